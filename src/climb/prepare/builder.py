@@ -1,0 +1,136 @@
+"""The builder contract: one small class per dataset turns verified raw files into samples.
+
+A builder says what it produces (task, label names, fields with their kind) and
+yields one dict per sample::
+
+    {"sample_id": str, "patient_id": str, "split": "train" | "val" | "test" | None,
+     "label": int | float | np.ndarray, <field>: np.ndarray | str | float, ...}
+
+Field kinds and array layouts (the standard sample, see docs/architecture.md):
+
+    image       (C, H, W)            volume   (C, D, H, W)       video (T, C, H, W)
+    signal      (leads, samples)     eeg      (channels, samples)
+    tabular     (F,)                 timeseries (T, F) hourly/irregular EHR, NaN = missing
+    node_features (N, F)  edge_index (2, E)  edge_weight (E,)    text  str
+    scalar      float/int (metadata such as age)
+
+Labels: binary / multiclass -> int class index; multilabel -> float array (K,) of 0/1;
+regression -> float. Builders whose data has no official split yield `split=None`
+and set `split_fractions`; the store then assigns seeded splits grouped by patient
+and stratified by `stratum()`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from climb.catalog.schema import Task
+
+FIELD_KINDS = {
+    "image", "volume", "video", "signal", "eeg", "tabular", "timeseries",
+    "node_features", "edge_index", "edge_weight", "text", "scalar", "mask",
+}
+
+
+class PrepareError(RuntimeError):
+    """Raw input cannot be prepared; the message names the file and the problem."""
+
+    def __init__(self, path: Path | str, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+class Builder(ABC):
+    """Base class of all dataset builders (TFDS-style: declarative attributes + `generate`)."""
+
+    name: ClassVar[str]  # registered dataset name, e.g. "ptbxl" (set by `register_builder`)
+    catalog_id: ClassVar[str]  # catalog entry whose raw files this reads
+    version: ClassVar[str] = "1.0.0"  # bump to invalidate prepared caches
+    task: ClassVar[Task]
+    label_names: ClassVar[list[str]]
+    fields: ClassVar[dict[str, str]]  # field name -> kind (FIELD_KINDS)
+    split_policy: ClassVar[str] = "official"
+    split_fractions: ClassVar[dict[str, float] | None] = None  # set when no official split
+    split_seed: ClassVar[int] = 0
+    default_params: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **params: Any):
+        unknown = set(params) - set(self.default_params)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unknown parameter(s) {sorted(unknown)}; "
+                            f"known: {sorted(self.default_params)}")
+        self.params: dict[str, Any] = {**self.default_params, **params}
+
+    @abstractmethod
+    def source_files(self, raw: Path) -> list[Path]:
+        """The raw files this build reads (their checksums go into the dataset card)."""
+
+    @abstractmethod
+    def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
+        """Yield standard samples (see module docstring)."""
+
+    def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
+        """Per-field metadata for the card: sampling_rate, lead/channel/feature names, ..."""
+        return {}
+
+    def stratum(self, sample: dict[str, Any]) -> object:
+        """What to stratify on when the store assigns splits (default: the label)."""
+        label = sample["label"]
+        return tuple(label.tolist()) if hasattr(label, "tolist") and getattr(label, "ndim", 0) else label
+
+    def num_samples_hint(self, raw: Path) -> int | None:
+        """An estimate of the number of samples, for the progress bar."""
+        return None
+
+
+_REGISTRY: dict[str, tuple[type[Builder], dict[str, Any]]] = {}
+
+
+def register_builder(name: str, **params: Any):
+    """Class decorator: register `cls` under `name`, with fixed parameters for this variant.
+
+    One name = one prepared dataset (like timm's one name = one model); a class may be
+    registered several times, e.g. `ptbxl` and `ptbxl_500hz`.
+    """
+
+    def wrap(cls: type[Builder]) -> type[Builder]:
+        if name in _REGISTRY:
+            raise ValueError(f"builder {name!r} registered twice")
+        _REGISTRY[name] = (cls, params)
+        return cls
+
+    return wrap
+
+
+def _import_builders() -> None:
+    import importlib
+    import pkgutil
+
+    import climb.prepare.builders as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"{pkg.__name__}.{mod.name}")
+
+
+def builder_names() -> list[str]:
+    _import_builders()
+    return sorted(_REGISTRY)
+
+
+def create_builder(name: str, **params: Any) -> Builder:
+    """Instantiate the builder registered as `name` (variant params, overridden by `params`)."""
+    _import_builders()
+    if name not in _REGISTRY:
+        import difflib
+
+        close = difflib.get_close_matches(name, _REGISTRY, n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise KeyError(f"No builder named {name!r}.{hint} Known: {', '.join(sorted(_REGISTRY))}")
+    cls, fixed = _REGISTRY[name]
+    builder = cls(**{**fixed, **params})
+    builder.name = name  # type: ignore[misc]  # instance attribute: the registered variant
+    return builder

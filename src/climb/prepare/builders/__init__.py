@@ -1,0 +1,1 @@
+"""Dataset builders; each module registers its builders with `register_builder`."""
