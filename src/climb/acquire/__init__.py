@@ -1,0 +1,26 @@
+"""Acquire: verified, resumable downloads of catalog datasets.
+
+    from climb.acquire import download
+    report = download("mitdb")                                   # official PhysioNet
+    report = download("mitdb", mirror="http://127.0.0.1:8000/mitdb/", include=["100"])
+
+Flow: resolve (entry, source, dest, mirror) -> manifest (fetched, checked against
+`manifest_sha256`) -> plan (checksums merged, include applied) -> fetch each file into
+`<path>.part` with Range resume and retries -> verify -> rename -> mark complete
+(`<dest>/.climb_complete`, only after the entry's full selection succeeded).
+"""
+
+from __future__ import annotations
+
+from climb.acquire.downloader import MARKER, DownloadReport, download, pick_source
+from climb.acquire.errors import (AccessDeniedError, AcquireError, ChecksumError, InsecureURLError,
+                                  ManualSourceError, MissingChecksumError, NotFoundError, SelectionError,
+                                  TransferError)
+from climb.acquire.mirror import Mirror
+from climb.acquire.transport import RetryPolicy
+
+__all__ = [
+    "MARKER", "AccessDeniedError", "AcquireError", "ChecksumError", "DownloadReport", "InsecureURLError",
+    "ManualSourceError", "Mirror", "MissingChecksumError", "NotFoundError", "RetryPolicy", "SelectionError",
+    "TransferError", "download", "pick_source",
+]
