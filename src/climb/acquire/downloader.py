@@ -151,7 +151,7 @@ def _run_files(entry: DatasetEntry, source: Source, dest: Path, mirror: Mirror |
     state = VerifiedState(dest)
     report = DownloadReport(entry.id, dest, source.kind.value, mirror.describe() if mirror else None)
     try:
-        plan = Planner(entry, source, mirror, transport).build(include)
+        plan = Planner(entry, source, mirror, transport, dest).build(include)
         if plan.full_selection:
             (dest / MARKER).unlink(missing_ok=True)
         _save_manifest(plan, dest)

@@ -10,8 +10,9 @@ the user's include) -> refuse any selected file without a checksum.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
+from functools import lru_cache
 from pathlib import Path
 
 from climb.acquire import urls
@@ -52,6 +53,38 @@ def _is_glob(pattern: str) -> bool:
     return any(c in pattern for c in "*?[")
 
 
+@lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """Path-aware glob: `*` and `?` stay within one directory, `**` crosses directories."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 1:]:
+            j = pattern.index("]", i + 1)
+            body = pattern[i + 1:j].replace("\\", "\\\\")
+            out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
+            i = j + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def glob_match(path: str, pattern: str) -> bool:
+    return _glob_regex(pattern).match(path) is not None
+
+
 def split_include(include: list[str] | tuple[str, ...] | str | None) -> list[str]:
     """User include items; commas and whitespace separate record lists like `100,101`."""
     if include is None:
@@ -63,16 +96,17 @@ def split_include(include: list[str] | tuple[str, ...] | str | None) -> list[str
 def select(paths: list[str], default: list[str], include: list[str], dataset: str) -> list[str]:
     """Paths chosen by `include` (or by the `default` globs when `include` is empty).
 
-    An include item is a glob over all files, an exact file path, or a record name:
-    `100` selects the default selection's `100.*` files (and `dir` selects `dir/...`).
+    An include item is a glob over all files (`*` within a directory, `**` across), an
+    exact file path, or a record name: `100` selects the default selection's `100.*`
+    files (and `dir` selects `dir/...`).
     """
-    in_default = [p for p in paths if not default or any(fnmatchcase(p, g) for g in default)]
+    in_default = [p for p in paths if not default or any(glob_match(p, g) for g in default)]
     if not include:
         return in_default
     chosen: set[str] = set()
     for item in include:
         if _is_glob(item):
-            hits = [p for p in paths if fnmatchcase(p, item)]
+            hits = [p for p in paths if glob_match(p, item)]
         elif item in paths:
             hits = [item]
         else:
@@ -89,8 +123,9 @@ class Planner:
     """Builds a `Plan` for one source; network access goes through `transport`."""
 
     def __init__(self, entry: DatasetEntry, source: Source, mirror: Mirror | None,
-                 transport: Transport) -> None:
+                 transport: Transport, dest: Path | None = None) -> None:
         self.entry, self.source, self.mirror, self.transport = entry, source, mirror, transport
+        self.dest = dest
         self.tasks: dict[str, FileTask] = {}
 
     def build(self, include: list[str]) -> Plan:
@@ -128,7 +163,10 @@ class Planner:
             return None
         url, local = self._where(name)
         what = f"{self.entry.id}: checksum manifest {name}"
-        if local is not None:
+        cached = self._cached_manifest(name)
+        if cached is not None:
+            data = cached
+        elif local is not None:
             if not local.is_file():
                 raise AcquireError(f"{what}: not found in the mirror directory: {local}")
             data = local.read_bytes()
@@ -143,6 +181,16 @@ class Planner:
                 self.tasks[path] = FileTask(path, digests={self.source.manifest_algo: digest},
                                             origin=name)
         return data
+
+    def _cached_manifest(self, name: str) -> bytes | None:
+        """A previous run's copy of a pinned manifest (saves a request on re-runs)."""
+        if self.dest is None or self.source.manifest_sha256 is None:
+            return None
+        try:
+            data = (self.dest / name).read_bytes()
+        except OSError:
+            return None
+        return data if hash_bytes(data, "sha256") == self.source.manifest_sha256 else None
 
     def _check_pinned_manifest(self, name: str, data: bytes) -> None:
         pinned = self.source.manifest_sha256
