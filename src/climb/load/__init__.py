@@ -1,0 +1,66 @@
+"""Load: prepared datasets as torch Datasets, transforms, multitask sampling, few-shot, export.
+
+    import climb
+    train = climb.load("pneumoniamnist", split="train", transform="default")
+    loader = DataLoader(train, batch_size=64, shuffle=True, num_workers=2, collate_fn=train.collate)
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from climb.load.datasets import ClimbDataset, collate
+from climb.load.fewshot import FewShotSubset, few_shot_indices
+from climb.load.multitask import MultiTaskBatchSampler, MultiTaskDataset
+from climb.load.transforms import default_transform
+from climb.prepare.store import PreparedDataset
+
+__all__ = [
+    "ClimbDataset", "FewShotSubset", "MultiTaskBatchSampler", "MultiTaskDataset", "collate",
+    "default_transform", "few_shot_indices", "load", "open_store",
+]
+
+
+def open_store(name: str | Path | PreparedDataset, prepare_if_missing: bool = False,
+               **prepare_kwargs: Any) -> PreparedDataset:
+    """The prepared store for `name` (a dataset name, a prepared directory, or a store).
+
+    With `prepare_if_missing`, a dataset that is not prepared yet is prepared first
+    (`prepare_kwargs` go to `climb.prepare.prepare`, e.g. `raw=DIR`).
+    """
+    from climb.prepare import open_prepared, prepare
+
+    if isinstance(name, PreparedDataset):
+        return name
+    if isinstance(name, Path) or (isinstance(name, str) and ("/" in name or "\\" in name)):
+        return PreparedDataset(Path(name))
+    try:
+        return open_prepared(name)
+    except FileNotFoundError:
+        if not prepare_if_missing:
+            raise
+        return prepare(name, **prepare_kwargs)
+
+
+def load(name: str | Path | PreparedDataset, split: str = "train",
+         transform: Callable | Mapping[str, Callable] | str | None = None,
+         fields: Sequence[str] | None = None, prepare_if_missing: bool = False,
+         seed: int = 0, **prepare_kwargs: Any) -> ClimbDataset:
+    """A `ClimbDataset` over `split` of prepared dataset `name` (see `ClimbDataset`)."""
+    store = open_store(name, prepare_if_missing, **prepare_kwargs)
+    return ClimbDataset(store, split=split, transform=transform, fields=fields, seed=seed)
+
+
+class _CallableModule(types.ModuleType):
+    """Importing the subpackage `climb.load` replaces the function `climb.load` on the
+    `climb` package by this module; making the module callable keeps `climb.load(...)` working."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> ClimbDataset:
+        return load(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
