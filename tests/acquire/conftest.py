@@ -117,6 +117,10 @@ class _Handler(BaseHTTPRequestHandler):
         return target.read_bytes()
 
     def _answer(self, path, rng, auth, status, body, headers, fault: Fault | None = None) -> None:
+        # Record before sending, and count bytes before writing them, so that a client that
+        # has seen the response always finds it in the log (no race with the assertions).
+        rec = Record(path, rng, status, 0, auth)
+        self.server._record(rec)
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Accept-Ranges", "bytes")
@@ -124,12 +128,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         limit = len(body) if fault is None or fault.cut_after is None else min(fault.cut_after, len(body))
-        sent = 0
         try:
-            while sent < limit:
-                chunk = body[sent:min(limit, sent + 65536)]
+            while rec.bytes_sent < limit:
+                chunk = body[rec.bytes_sent:min(limit, rec.bytes_sent + 65536)]
+                rec.bytes_sent += len(chunk)
                 self.wfile.write(chunk)
-                sent += len(chunk)
                 if fault is not None and fault.chunk_delay:
                     time.sleep(fault.chunk_delay)
             self.wfile.flush()
@@ -137,7 +140,6 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         if limit < len(body):
             self.close_connection = True
-        self.server._record(Record(path, rng, status, sent, auth))
 
 
 @pytest.fixture
@@ -147,7 +149,7 @@ def make_server():
 
     def start(root: Path) -> LoopbackServer:
         srv = LoopbackServer(Path(root))
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(srv)
         return srv
 
