@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -134,9 +134,9 @@ class _locked:
 
 def _transport(entry: DatasetEntry, source: Source, mirror: Mirror | None,
                retry: RetryPolicy | None) -> Transport:
-    needs_login = source.kind == SourceKind.physionet and entry.access != Access.open
-    auth = physionet_auth() if needs_login else None
-    if needs_login and auth is None and mirror is None:
+    is_physionet = source.kind == SourceKind.physionet
+    auth = physionet_auth() if is_physionet else None  # sent only to physionet.org (below)
+    if is_physionet and entry.access != Access.open and auth is None and mirror is None:
         raise AccessDeniedError(f"{entry.id} requires a PhysioNet login: {access_help(entry, source.kind)}")
 
     def auth_for(url: str):
@@ -183,7 +183,8 @@ def _fetch_all(plan: Plan, dest: Path, transport: Transport, state: VerifiedStat
     lock = threading.Lock()
     with DownloadProgress(plan.entry.id, len(plan.files), quiet) as progress, \
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="climb-dl") as pool:
-        futures = {pool.submit(_ensure_file, plan, t, dest, transport, state, progress): t for t in plan.files}
+        futures = {pool.submit(_ensure_file, plan, t, dest, transport, state, progress): t
+                   for t in plan.files}
         try:
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         except BaseException:  # KeyboardInterrupt: stop workers at their next chunk
@@ -294,8 +295,10 @@ def _kaggle_already_complete(dest: Path) -> list[str] | None:
     for f in files:
         expected = {a: f[a] for a in ("sha256", "md5") if a in f}
         path = dest / f["path"]
-        if not expected or not (state.is_verified(f["path"], path, expected)
-                                or (path.is_file() and not mismatches(hash_file(path, list(expected)), expected))):
+        if not expected:
+            return None
+        if not state.is_verified(f["path"], path, expected) and not (
+                path.is_file() and not mismatches(hash_file(path, list(expected)), expected)):
             return None
     return [f["path"] for f in files]
 
@@ -320,8 +323,3 @@ def _run_kaggle(entry: DatasetEntry, source: Source, dest: Path, quiet: bool) ->
     })
     return report
 
-
-def report_dict(report: DownloadReport) -> dict:
-    out = asdict(report)
-    out["dest"] = str(report.dest)
-    return out

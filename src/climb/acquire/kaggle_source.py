@@ -45,8 +45,10 @@ def _api():
 
             api = KaggleApi()
             api.authenticate()
-    except ImportError:
-        raise AcquireError("the `kaggle` package is not installed: pip install kaggle") from None
+    except ImportError as e:
+        missing = e.name or "kaggle"
+        raise AcquireError(f"cannot import the official `kaggle` client (module {missing!r} is missing): "
+                           f"pip install kaggle {missing if missing != 'kaggle' else ''}".rstrip()) from None
     except (SystemExit, Exception):
         raise AccessDeniedError(f"Kaggle authentication failed: {kaggle_help()}") from None
     return api
@@ -99,7 +101,8 @@ def _safe_extract(archive: Path, dest: Path) -> None:
         zf.extractall(dest)
 
 
-def download_kaggle(entry: DatasetEntry, source: Source, dest: Path, quiet: bool) -> dict[str, dict[str, str]]:
+def download_kaggle(entry: DatasetEntry, source: Source, dest: Path,
+                    quiet: bool) -> dict[str, dict[str, str]]:
     """Fetch and extract the Kaggle source of `entry`; `{path: digests}` of every file."""
     kind, name = parse_ref(source.kaggle or "")
     staging = dest / STAGING

@@ -226,7 +226,8 @@ class Planner:
                 continue
             task = self.tasks.get(path)
             if task is None:
-                self.tasks[path] = FileTask(path, digests={"sha256": digest}, origin="mirror " + MIRROR_MANIFEST)
+                origin = "mirror " + MIRROR_MANIFEST
+                self.tasks[path] = FileTask(path, digests={"sha256": digest}, origin=origin)
                 extras += 1
             elif not task.digests:
                 task.digests["sha256"], task.origin = digest, "mirror " + MIRROR_MANIFEST

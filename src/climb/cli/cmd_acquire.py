@@ -34,8 +34,8 @@ def register(app: typer.Typer) -> None:
         try:
             report = download(dataset, dest=dest, mirror=mirror, include=include or None,
                               workers=workers, quiet=quiet)
-        except AcquireError as e:
-            typer.echo(f"error: {e}", err=True)
+        except (AcquireError, ValueError) as e:  # ValueError: a malformed catalog entry
+            typer.echo("error: " + " ".join(str(e).split()), err=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             typer.echo("interrupted: partial files are kept; re-run the same command to resume", err=True)
