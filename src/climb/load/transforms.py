@@ -241,7 +241,9 @@ class Resample(Transform):
 class BandPass(Transform):
     """Zero-phase Butterworth filter (second-order sections, `sosfiltfilt`) along the last axis.
 
-    `low` only -> high-pass, `high` only -> low-pass, both -> band-pass (Hz).
+    `low` only -> high-pass, `high` only -> low-pass, both -> band-pass (Hz). The signal is
+    mirror-padded by about three time constants of the slowest edge (at most its own
+    length) so that edge transients stay out of short recordings.
     """
 
     def __init__(self, fs: float, low: float | None = 0.5, high: float | None = 40.0, order: int = 4):
@@ -257,9 +259,10 @@ class BandPass(Transform):
             self._sos = sps.butter(order, low, btype="highpass", fs=fs, output="sos")
         else:
             self._sos = sps.butter(order, high, btype="lowpass", fs=fs, output="sos")
+        self._settle = int(3 * fs / (low if low is not None else high))
 
     def apply(self, x, rng):
-        return sps.sosfiltfilt(self._sos, x.astype(np.float64), axis=-1).astype(np.float32)
+        return _zero_phase(self._sos, x, self._settle)
 
 
 class Notch(Transform):
@@ -271,9 +274,16 @@ class Notch(Transform):
         self.fs, self.freq, self.quality = float(fs), float(freq), float(quality)
         b, a = sps.iirnotch(freq, quality, fs=fs)
         self._sos = sps.tf2sos(b, a)
+        self._settle = int(3 * fs * quality / freq)  # ~3 time constants of the notch bandwidth
 
     def apply(self, x, rng):
-        return sps.sosfiltfilt(self._sos, x.astype(np.float64), axis=-1).astype(np.float32)
+        return _zero_phase(self._sos, x, self._settle)
+
+
+def _zero_phase(sos: np.ndarray, x: np.ndarray, settle: int) -> np.ndarray:
+    """Forward-backward filtering along the last axis with mirror padding of `settle` samples."""
+    padlen = min(x.shape[-1] - 1, max(settle, 3 * (2 * len(sos) + 1)))
+    return sps.sosfiltfilt(sos, x.astype(np.float64), axis=-1, padtype="even", padlen=padlen).astype(np.float32)
 
 
 class SelectLeads(Transform):
