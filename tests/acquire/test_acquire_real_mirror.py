@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from acquire_helpers import make_entry, md5, sha256
-from climb.acquire import MARKER, ChecksumError, SelectionError, download
+from climb.acquire import MARKER, ChecksumError, NotFoundError, SelectionError, download
 from climb.acquire import downloader
 from climb.acquire.checksums import parse_manifest
 from climb.catalog import get, load_entry
@@ -56,6 +56,13 @@ def test_selective_download_fetches_only_record_100(shared_server, tmp_path):
     assert fetched == ["/mitdb/100.atr", "/mitdb/100.dat", "/mitdb/100.hea", "/mitdb/SHA256SUMS.txt"]
     assert sorted(report.downloaded) == ["100.atr", "100.dat", "100.hea"]
     assert not (tmp_path / MARKER).exists() and not report.complete  # a selection is not the dataset
+
+
+def test_include_globs_prefer_the_default_selection(shared_data, tmp_path):
+    report = download("mitdb", dest=tmp_path / "a", mirror=shared_data / "mitdb", include="10[01].*", quiet=True)
+    assert sorted(report.downloaded) == ["100.atr", "100.dat", "100.hea", "101.atr", "101.dat", "101.hea"]
+    with pytest.raises(NotFoundError, match="100.xws"):  # outside the default: any file, if asked for
+        download("mitdb", dest=tmp_path / "b", mirror=shared_data / "mitdb", include="100.xw?", quiet=True)
 
 
 def test_local_directory_mirror(shared_data, tmp_path):

@@ -196,7 +196,8 @@ def _fetch_all(plan: Plan, dest: Path, transport: Transport, state: VerifiedStat
             progress.cancelled.set()
             pool.shutdown(wait=True, cancel_futures=True)
             err = failures[0].exception()
-            others = sum(1 for f in futures if f.done() and not f.cancelled() and f.exception()) - 1
+            others = sum(1 for f in futures if f is not failures[0] and f.done() and not f.cancelled()
+                         and f.exception() is not None and not isinstance(f.exception(), InterruptedError))
             if others > 0:
                 log.error("%s: %d other file(s) also failed", plan.entry.id, others)
             raise err

@@ -96,17 +96,19 @@ def split_include(include: list[str] | tuple[str, ...] | str | None) -> list[str
 def select(paths: list[str], default: list[str], include: list[str], dataset: str) -> list[str]:
     """Paths chosen by `include` (or by the `default` globs when `include` is empty).
 
-    An include item is a glob over all files (`*` within a directory, `**` across), an
-    exact file path, or a record name: `100` selects the default selection's `100.*`
-    files (and `dir` selects `dir/...`).
+    An include item is a glob (`*` within a directory, `**` across; matched within the
+    default selection, or over every file if it matches nothing there), an exact file
+    path, or a record name: `100` selects the default selection's `100.*` files (and
+    `dir` selects `dir/...`).
     """
     in_default = [p for p in paths if not default or any(glob_match(p, g) for g in default)]
     if not include:
         return in_default
     chosen: set[str] = set()
     for item in include:
-        if _is_glob(item):
-            hits = [p for p in paths if glob_match(p, item)]
+        if _is_glob(item):  # within the default selection first, else over every file
+            hits = ([p for p in in_default if glob_match(p, item)]
+                    or [p for p in paths if glob_match(p, item)])
         elif item in paths:
             hits = [item]
         else:
