@@ -121,6 +121,8 @@ class MITDB(Builder):
                    "signal": np.ascontiguousarray(signal[:, pos - before:pos + after])}
 
     def _choose_validation(self, raw: Path) -> tuple[str, ...]:
+        if int(self.params["val_records"]) == 0:
+            return ()
         counts = {}
         for record in DS1:
             header = read_header(raw / record)
@@ -183,8 +185,8 @@ def read_header(record: Path) -> wfdb.Record:
         header = wfdb.rdheader(str(record))
     except Exception as e:  # wfdb raises many types for bad headers
         raise PrepareError(hea, f"malformed WFDB header ({type(e).__name__}: {e})") from None
-    if not header.n_sig or header.sig_len is None or not header.fs:
-        raise PrepareError(hea, "WFDB header lacks signals, length or sampling frequency")
+    if not header.n_sig or not header.sig_len or not header.fs or len(header.sig_name or []) != header.n_sig:
+        raise PrepareError(hea, "malformed WFDB header: no signal lines, length or sampling frequency")
     return header
 
 
