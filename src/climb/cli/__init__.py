@@ -1,5 +1,3 @@
-# NOTE TO HELPERS WORKING IN PARALLEL: read /tmp/common.md now (shared rules: never `git add -A`,
-# commit only your own files, tiny tests, use .venv, report needed changes to shared files).
 """`climb` command line: a thin shell over the library.
 
 Each layer registers its commands from its own module here, so the CLI stays a
@@ -18,6 +16,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,  # never print local variables (could hold credentials)
 )
+
+
+@app.callback()
+def main() -> None:
+    """CLIMB clinical benchmark: find, download, prepare, load, train and report."""
 
 
 def _register() -> None:
