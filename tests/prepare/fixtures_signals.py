@@ -35,6 +35,17 @@ def write_ecg_record(folder: Path, name: str, dx: str, seconds: float = 2.0, fs:
     return sig
 
 
+def to_challenge_mat(folder: Path, name: str) -> None:
+    """Rewrite `<name>.dat` as the challenge's `<name>.mat` (MATLAB v4 'val' matrix: 24-byte prefix, header `16+24`)."""
+    dat = folder / f"{name}.dat"
+    n_sig_len = int((folder / f"{name}.hea").read_text().split()[3])
+    prefix = np.array([0, 12, n_sig_len, 0, 4], dtype="<i4").tobytes() + b"val\0"  # 20 + 4 bytes
+    (folder / f"{name}.mat").write_bytes(prefix + dat.read_bytes())
+    dat.unlink()
+    hea = folder / f"{name}.hea"
+    hea.write_text(hea.read_text().replace(f"{name}.dat 16 ", f"{name}.mat 16+24 "))
+
+
 def write_ecg_challenge(root: Path, prefix: str, dxs: list[str], seconds: float = 2.0) -> list[str]:
     """`training/<source>/g1/<prefix>0000k.hea/.dat` for each Dx string; returns the record names."""
     names = []

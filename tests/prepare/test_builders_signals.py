@@ -97,6 +97,25 @@ def test_ecg_keeps_signal_values_and_metadata(tmp_path):
     assert sex == 0.0 and np.isnan(ds.field(split, "age")[ids.index("A0002")])
 
 
+def test_ecg_reads_challenge_mat_files(tmp_path):
+    from fixtures_signals import to_challenge_mat, write_ecg_record
+
+    raw = tmp_path / "chapman"
+    folder = raw / "WFDBRecords" / "01" / "010"
+    sigs = {name: write_ecg_record(folder, name, "426177001", seconds=10.0, seed=k)
+            for k, name in enumerate(["JS00001", "JS00002", "JS00004"])}
+    for name in sigs:
+        to_challenge_mat(folder, name)
+    assert "JS00001.mat 16+24" in (folder / "JS00001.hea").read_text()
+    ds = prepare("chapman", raw=raw)
+    assert sorted(ds.card["source_checksums"]) == sorted(
+        f"WFDBRecords/01/010/{n}.{ext}" for n in sigs for ext in ("hea", "mat"))
+    samples = all_samples(ds, "signal")
+    for name, sig in sigs.items():
+        np.testing.assert_allclose(samples[name][3], sig.T, atol=1e-3)
+        assert samples[name][2].tolist() == [0, 0, 0, 0, 0, 0, 1]  # sinus bradycardia -> Other
+
+
 def test_ecg_bad_inputs_name_the_file(tmp_path):
     raw = tmp_path / "georgia"
     write_ecg_challenge(raw, "E", ECG_DX[:3])
@@ -145,6 +164,10 @@ def test_shhs_missing_channel_and_short_edf(tmp_path):
     write_shhs(raw, ["200001"], seconds=120)  # annotations cover 240 s
     with pytest.raises(PrepareError, match=r"shhs1-200001-nsrr\.xml: stage events reach epoch"):
         prepare("shhs", raw=raw)
+    edf = raw / "polysomnography" / "edfs" / "shhs1" / "shhs1-200001.edf"
+    edf.write_bytes(edf.read_bytes()[:300])
+    with pytest.raises(PrepareError, match=r"shhs1-200001\.edf: not a readable EDF file"):
+        prepare("shhs", raw=raw)
 
 
 def test_isruc_rec_files_and_scorer_labels(tmp_path):
@@ -164,6 +187,10 @@ def test_isruc_label_file_not_matching(tmp_path):
     raw = tmp_path / "isruc"
     write_isruc(raw, [1], extra_labels=40)
     with pytest.raises(PrepareError, match=r"1_1\.txt: 46 scored epochs do not match"):
+        prepare("isruc", raw=raw)
+    write_isruc(raw, [1])
+    (raw / "subgroupI" / "1" / "1.rec").write_bytes(b"0" * 500)
+    with pytest.raises(PrepareError, match=r"1\.rec: not a readable EDF file"):
         prepare("isruc", raw=raw)
 
 

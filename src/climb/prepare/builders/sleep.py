@@ -49,33 +49,66 @@ def _norm(label: str) -> str:
     return re.sub(r"\s+", " ", label.strip().upper())
 
 
+class _EdfFile:
+    """Labels, rates and lazy channel reads of an EDF file (pyedflib; mne as a fallback).
+
+    pyedflib reads any suffix (ISRUC's `.rec`); mne is used for `.edf` files whose
+    headers pyedflib rejects (mne reads every channel at the highest rate, in V).
+    """
+
+    def __init__(self, path: Path):
+        import pyedflib
+
+        self.path, self._edf, self._mne = path, None, None
+        try:
+            self._edf = pyedflib.EdfReader(str(path))
+            self.labels = list(self._edf.getSignalLabels())
+            self.rates = [float(self._edf.getSampleFrequency(i)) for i in range(len(self.labels))]
+            return
+        except Exception as first:
+            problem = f"{type(first).__name__}: {first}"
+        if path.suffix.lower() != ".edf":
+            raise PrepareError(path, f"not a readable EDF file ({problem})")
+        try:
+            import mne
+
+            self._mne = mne.io.read_raw_edf(str(path), preload=False, verbose="error")
+        except Exception as e:
+            raise PrepareError(path, f"not a readable EDF file ({type(e).__name__}: {e})") from None
+        self.labels = list(self._mne.ch_names)
+        self.rates = [float(self._mne.info["sfreq"])] * len(self.labels)
+
+    def read(self, index: int) -> np.ndarray:
+        try:
+            if self._edf is not None:
+                return np.asarray(self._edf.readSignal(index), dtype=np.float64)
+            return self._mne.get_data(picks=[index])[0] * 1e6
+        except Exception as e:
+            raise PrepareError(self.path, f"channel {self.labels[index]} unreadable ({type(e).__name__}: {e})") from None
+
+    def close(self) -> None:
+        if self._edf is not None:
+            self._edf.close()
+
+
 def read_edf_channels(path: Path, wanted: dict[str, Sequence[str]], rate: float) -> np.ndarray:
     """Read the channels `wanted` (output name -> accepted EDF labels) resampled to `rate` Hz.
 
     Returns (len(wanted), samples) float32, trimmed to the shortest channel. Raises
     PrepareError naming the file when it cannot be read or a channel is missing.
     """
-    import pyedflib
-
+    edf = _EdfFile(path)
     try:
-        reader = pyedflib.EdfReader(str(path))
-    except Exception as e:
-        raise PrepareError(path, f"not a readable EDF file ({type(e).__name__}: {e})") from None
-    try:
-        labels = [_norm(lab) for lab in reader.getSignalLabels()]
+        normed = [_norm(lab) for lab in edf.labels]
         rows = []
         for name, aliases in wanted.items():
-            idx = next((labels.index(_norm(a)) for a in aliases if _norm(a) in labels), None)
+            idx = next((normed.index(_norm(a)) for a in aliases if _norm(a) in normed), None)
             if idx is None:
                 raise PrepareError(path, f"required channel {name} (one of {list(aliases)}) is missing; "
-                                         f"EDF has {reader.getSignalLabels()}")
-            try:
-                x = reader.readSignal(idx)
-            except Exception as e:
-                raise PrepareError(path, f"channel {labels[idx]} unreadable ({type(e).__name__}: {e})") from None
-            rows.append(resample(np.asarray(x, dtype=np.float64), reader.getSampleFrequency(idx), rate))
+                                         f"EDF has {edf.labels}")
+            rows.append(resample(edf.read(idx), edf.rates[idx], rate))
     finally:
-        reader.close()
+        edf.close()
     n = min(len(r) for r in rows)
     data = np.stack([r[:n] for r in rows]).astype(np.float32)
     if not np.isfinite(data).all():
