@@ -222,7 +222,8 @@ class KiTS23(Builder):
             entries = json.loads(path.read_text())
             return {str(e["case_id"]): bool(e["malignant"]) for e in entries}
         except (ValueError, KeyError, TypeError) as e:
-            raise PrepareError(path, f"not a list of cases with 'case_id' and 'malignant' ({type(e).__name__}: {e})") from None
+            problem = f"not a list of cases with 'case_id' and 'malignant' ({type(e).__name__}: {e})"
+            raise PrepareError(path, problem) from None
 
     def _cases(self, raw: Path) -> list[tuple[str, bool, Path]]:
         meta = self._meta(raw)

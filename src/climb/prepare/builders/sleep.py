@@ -84,7 +84,8 @@ class _EdfFile:
                 return np.asarray(self._edf.readSignal(index), dtype=np.float64)
             return self._mne.get_data(picks=[index])[0] * 1e6
         except Exception as e:
-            raise PrepareError(self.path, f"channel {self.labels[index]} unreadable ({type(e).__name__}: {e})") from None
+            problem = f"channel {self.labels[index]} unreadable ({type(e).__name__}: {e})"
+            raise PrepareError(self.path, problem) from None
 
     def close(self) -> None:
         if self._edf is not None:
