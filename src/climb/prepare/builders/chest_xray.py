@@ -189,7 +189,7 @@ class CheXpertLabelled(ChestXRay):
         bad = ~(values.isin([1.0, 0.0, -1.0]) | values.isna())
         if bad.to_numpy().any():
             r, c = np.argwhere(bad.to_numpy())[0]
-            raise PrepareError(meta, f"row {r + 2}: {CHEXPERT14[c]} = {df[CHEXPERT14[c]].iloc[r]!r} is not "
+            raise PrepareError(meta, f"row {r + 2}: {CHEXPERT14[c]} = {df[CHEXPERT14[c]].iloc[r]} is not "
                                "1, 0, -1 or blank")
         return chexpert_vector(values.to_numpy(), self.params["uncertainty"]).reshape(len(df), len(CHEXPERT14))
 

@@ -109,27 +109,30 @@ class Image2DBuilder(Builder):
 def carve_val(records: list[ImageRecord], fraction: float, seed: int, stratum_of) -> list[ImageRecord]:
     """Move a seeded, patient-grouped, label-stratified `fraction` of the train records to val.
 
-    Patients are grouped by the stratum of their first record; within each stratum they
-    are shuffled with `seed` and a patient goes to val when the midpoint of its samples
-    on the cumulative count lies below `fraction` (so tiny strata may give no val).
+    Patients are keyed by the stratum of their first record, shuffled with `seed` within
+    each stratum, and the strata are walked in order; a patient goes to val whenever that
+    keeps the running val share of samples at most `fraction` (greedy, so even strata of
+    one patient each, as multilabel combinations often are, still give a val set).
     """
-    train = [r for r in records if r.split == "train"]
-    first: dict[str, object] = {}
+    first: dict[str, str] = {}
     sizes: dict[str, int] = {}
-    for r in train:
-        first.setdefault(r.patient_id, str(stratum_of(r.label)))
-        sizes[r.patient_id] = sizes.get(r.patient_id, 0) + 1
-    rng = np.random.default_rng(seed)
+    for r in records:
+        if r.split == "train":
+            first.setdefault(r.patient_id, str(stratum_of(r.label)))
+            sizes[r.patient_id] = sizes.get(r.patient_id, 0) + 1
     by_stratum: dict[str, list[str]] = {}
     for pid, s in first.items():
         by_stratum.setdefault(s, []).append(pid)
+    rng = np.random.default_rng(seed)
     val: set[str] = set()
+    seen = in_val = 0
     for s in sorted(by_stratum):
         pids = sorted(by_stratum[s])
-        pids = [pids[i] for i in rng.permutation(len(pids))]
-        counts = np.array([sizes[p] for p in pids], dtype=float)
-        mid = (np.cumsum(counts) - counts / 2) / counts.sum()
-        val.update(p for p, m in zip(pids, mid) if m < fraction)
+        for pid in (pids[i] for i in rng.permutation(len(pids))):
+            seen += sizes[pid]
+            if in_val + sizes[pid] / 2 <= fraction * seen:
+                val.add(pid)
+                in_val += sizes[pid]
     return [replace(r, split="val") if r.split == "train" and r.patient_id in val else r for r in records]
 
 
@@ -169,9 +172,9 @@ def require_values(path: Path, df: pd.DataFrame, columns: Iterable[str]) -> None
 
 def map_label(path: Path, row: int, value: Any, table: dict, what: str) -> int:
     """Look `value` up in an explicit label table, or fail naming the file and row."""
-    key = value.strip() if isinstance(value, str) else value
+    key = value.strip() if isinstance(value, str) else getattr(value, "item", lambda: value)()
     if key not in table:
-        raise PrepareError(path, f"row {row + 2}: unknown {what} {value!r}; known: {sorted(map(str, table))}")
+        raise PrepareError(path, f"row {row + 2}: unknown {what} {key!r}; known: {sorted(map(str, table))}")
     return table[key]
 
 

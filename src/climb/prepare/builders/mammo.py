@@ -152,7 +152,7 @@ class CMMD(Mammography):
         for path in _dicoms(raw):
             patient = next((part for part in reversed(path.relative_to(raw).parts[:-1]) if part in breasts), None)
             if patient is None:
-                continue  # not below a patient folder of the table (e.g. a stray file)
+                raise PrepareError(path, f"not below a patient folder (ID1) listed in {table_path.name}")
             label = _cmmd_label(path, breasts[patient], table_path)
             sid = path.relative_to(raw).with_suffix("").as_posix()
             recs.append(ImageRecord(sid, patient, path, label))
