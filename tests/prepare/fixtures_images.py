@@ -82,7 +82,8 @@ def write_xlsx(path: Path, rows: list[list]) -> Path:
     ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
     rns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
     parts = {
-        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
+        "[Content_Types].xml": '<?xml version="1.0"?><Types '
+                               'xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
         "xl/workbook.xml": f'<?xml version="1.0"?><workbook {ns} {rns}><sheets>'
                            '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
         "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.'
@@ -371,7 +372,8 @@ def write_cbis_ddsm(raw: Path) -> dict:
             "patient_id": patient, density: 3, "left or right breast": side, "image view": view,
             "abnormality id": 1, "abnormality type": kind.lower(), "assessment": assessment,
             "pathology": "MALIGNANT", "subtlety": 4, "image file path": rel,
-            "cropped image file path": f"{subject}_1/x/y/000000.dcm", "ROI mask file path": f"{subject}_1/x/y/000001.dcm"})
+            "cropped image file path": f"{subject}_1/x/y/000000.dcm",
+            "ROI mask file path": f"{subject}_1/x/y/000001.dcm"})
     for csv_name, rows in frames.items():
         pd.DataFrame(rows).to_csv(raw / csv_name, index=False)
     pd.DataFrame(meta_rows).to_csv(raw / "metadata.csv", index=False)

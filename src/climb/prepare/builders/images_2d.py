@@ -300,7 +300,8 @@ def read_dicom(path: Path) -> np.ndarray:
         pixels = convert_color_space(pixels, photometric, "RGB")
     if pixels.ndim == 3:
         return to_uint8(pixels.astype(np.float64), 0, float(2 ** int(ds.get("BitsStored", 8)) - 1))
-    values = pixels.astype(np.float64) * float(ds.get("RescaleSlope", 1) or 1) + float(ds.get("RescaleIntercept", 0) or 0)
+    slope, intercept = float(ds.get("RescaleSlope", 1) or 1), float(ds.get("RescaleIntercept", 0) or 0)
+    values = pixels.astype(np.float64) * slope + intercept
     center, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
     if np.isfinite(center) and np.isfinite(width) and width > 0:
         out = to_uint8(values, center - width / 2, center + width / 2)
