@@ -121,9 +121,6 @@ class MoleculeNet(Builder):
                                      f"multilabel tasks), got {values.iloc[row].tolist()}")
         return frame
 
-    def num_samples_hint(self, raw: Path) -> int | None:
-        return None
-
     def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
         from rdkit import Chem, RDLogger
 

@@ -82,7 +82,8 @@ class YAIB(Builder):
         self.hours = WINDOW_HOURS[task]
         self.split_policy = (
             f"seeded (seed {self.split_seed}) 70/10/20 split grouped by stay_id (no patient id in the demo), "
-            + ("stratified by label" if self.task == Task.binary else f"stratified by {REGRESSION_BINS} label quantile bins")
+            + ("stratified by label" if self.task == Task.binary
+               else f"stratified by {REGRESSION_BINS} label quantile bins")
         )
         self._bin_edges: np.ndarray | None = None
         self._stats: dict[str, int] = {}
@@ -129,6 +130,8 @@ class YAIB(Builder):
         for frame in (dyn, outc):
             if "time" in frame:
                 frame["hour"] = _hours(frame["time"], dyn_path if frame is dyn else outc_path)
+        if dyn.duplicated(["stay_id", "hour"]).any():
+            raise PrepareError(dyn_path, "more than one row for the same stay_id and hour")
         for path, frame in ((dyn_path, dyn), (outc_path, outc)):
             unknown = set(frame["stay_id"]) - set(sta.index)
             if unknown:
