@@ -131,3 +131,20 @@ def test_default_transform_for_an_ecg_card():
     np.testing.assert_allclose(out["signal"].mean(-1), 0, atol=1e-5)
     evaluation = default_transform(card, False, crop_seconds=2.0)
     assert evaluation({"signal": ecg})["signal"].shape == (12, 1000)
+
+
+def test_default_transform_on_real_ptbxl_card_selects_leads_by_name(shared_data):
+    import climb
+    from climb.prepare import prepare
+
+    prepare("ptbxl", raw=shared_data / "ptbxl")
+    plain = climb.load("ptbxl", split="test", fields=["signal"])
+    card = plain.card
+    assert card["fields"]["signal"]["lead_names"][6] == "V1"
+    picked = climb.load("ptbxl", split="test", fields=["signal"],
+                        transform=default_transform(card, False, leads=["V1", "II"], sampling_rate=50))
+    raw = plain[0]["signal"].numpy()
+    expected = Standardize()(Resample(100, 50)(raw[[6, 1]]))
+    out = picked[0]["signal"]
+    assert out.shape == (2, 500) and out.dtype.is_floating_point
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-5)

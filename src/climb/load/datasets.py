@@ -93,6 +93,10 @@ class ClimbDataset(Dataset):
             self._patient_ids = self._open().table(self.split).column("patient_id").to_pylist()
         return self._patient_ids
 
+    @property
+    def sample_ids(self) -> list[str]:
+        return self._open().table(self.split).column("sample_id").to_pylist()
+
     def set_epoch(self, epoch: int) -> None:
         """Change the seed stream of random transforms (call once per epoch)."""
         self.epoch = int(epoch)
@@ -211,9 +215,19 @@ def _collate_values(key: str, values: list[Any]) -> Any:
         return values[0]
     if all(isinstance(v, torch.Tensor) for v in values):
         if len({tuple(v.shape) for v in values}) == 1:
-            return torch.stack(values)
+            return _stack(values)
         return values
     return list(values)
+
+
+def _stack(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """`torch.stack`; inside a DataLoader worker straight into shared memory (saves a copy)."""
+    out = None
+    if torch.utils.data.get_worker_info() is not None:
+        first = tensors[0]
+        storage = first._typed_storage()._new_shared(sum(t.numel() for t in tensors), device=first.device)
+        out = first.new(storage).resize_(len(tensors), *first.shape)
+    return torch.stack(tensors, out=out)
 
 
 def _graph_fields(sample: Sample, kinds: Mapping[str, str]) -> tuple[str, str, str | None] | None:
