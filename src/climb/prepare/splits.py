@@ -25,6 +25,17 @@ def check_no_leakage(patients_by_split: Mapping[str, Sequence[str]]) -> None:
         raise LeakageError(f"{len(clashes)} patient(s) in more than one split: {shown}")
 
 
+def _majority_stratum(inverse: np.ndarray, strata: np.ndarray, n_groups: int) -> np.ndarray:
+    """The most frequent stratum of each group (ties: the smallest), in O(N log N)."""
+    values, codes = np.unique(strata, return_inverse=True)
+    pairs, counts = np.unique(np.stack([inverse, codes]), axis=1, return_counts=True)
+    order = np.lexsort((pairs[1], -counts, pairs[0]))  # by group, then count desc, then stratum
+    first = np.unique(pairs[0][order], return_index=True)[1]
+    out = np.empty(n_groups, dtype=object)
+    out[pairs[0][order][first]] = values[pairs[1][order][first]]
+    return out
+
+
 def grouped_stratified_split(
     groups: Sequence[str],
     strata: Sequence[object],
@@ -47,10 +58,7 @@ def grouped_stratified_split(
     strata_arr = np.asarray([str(s) for s in strata])
     uniq, inverse = np.unique(groups_arr, return_inverse=True)
     sizes = np.bincount(inverse)
-    group_stratum = np.empty(len(uniq), dtype=object)
-    for gi in range(len(uniq)):
-        vals, counts = np.unique(strata_arr[inverse == gi], return_counts=True)
-        group_stratum[gi] = vals[np.argmax(counts)]
+    group_stratum = _majority_stratum(inverse, strata_arr, len(uniq))
     rng = np.random.default_rng(seed)
     names = list(fractions)
     cum = np.cumsum([fractions[n] for n in names])
