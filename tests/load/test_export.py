@@ -10,7 +10,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from climb.cli import app
-from climb.load.export import multiple_choice, to_hf_dataset, to_vlm_jsonl, write_video
+from climb.load.export import hf_features, multiple_choice, to_hf_dataset, to_vlm_jsonl, write_video
 from climb.prepare import open_prepared
 
 
@@ -70,3 +70,26 @@ def test_cli_export_jsonl_and_hf(home, tmp_path):
     assert len(load_from_disk(str(tmp_path / "h"))) == 78
     bad = runner.invoke(app, ["export", "nosuchset", "--to", "hf", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 1 and "not prepared" in bad.output
+
+
+def test_hf_features_map_arrow_dtypes_and_variable_shapes():
+    card = {"task": "multiclass", "label_names": ["a", "b", "c"],
+            "fields": {"label": {"kind": "label"},
+                       "signal": {"kind": "signal", "shape": [12, 1000], "dtype": "float"},
+                       "beats": {"kind": "signal", "shape": None, "dtype": "double"},
+                       "age": {"kind": "scalar", "dtype": "double"}, "report": {"kind": "text", "dtype": "string"}}}
+    feats = hf_features(card, ["signal", "beats", "age", "report"])
+    assert feats["signal"].shape == (12, 1000) and feats["signal"].dtype == "float32"
+    assert feats["beats"].feature.dtype == "float64" and "beats.shape" in feats
+    assert feats["label"].num_classes == 3 and feats["report"].dtype == "string"
+
+
+def test_vlm_jsonl_of_a_volume_uses_the_middle_slice(shared_data, tmp_path):
+    from climb.prepare import prepare
+
+    store = prepare("adrenalmnist3d", raw=shared_data / "medmnist")
+    path = to_vlm_jsonl(store, "val", tmp_path, limit=2)
+    line = json.loads(path.read_text().splitlines()[1])
+    assert "middle slice" in line["question"] and line["answer"] in line["choices"]
+    image = np.asarray(Image.open(tmp_path / line["image"]))
+    np.testing.assert_array_equal(image, store.field("val", "volume")[1][0, 14])

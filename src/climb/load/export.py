@@ -38,9 +38,13 @@ NONE_OF_THE_ABOVE = "None of the above"
 # ---------------------------------------------------------------- Hugging Face
 
 
-def _array_feature(shape: list[int] | None, dtype: str):
+ARROW_TO_HF_DTYPE = {"float": "float32", "double": "float64", "halffloat": "float16"}
+
+
+def _array_feature(shape: list[int] | None, arrow_dtype: str):
     from datasets import Array2D, Array3D, Array4D, Array5D, List, Value
 
+    dtype = ARROW_TO_HF_DTYPE.get(arrow_dtype, arrow_dtype)
     if shape is None:
         return List(Value(dtype))
     if len(shape) == 1:
@@ -128,7 +132,8 @@ def multiple_choice(card: dict[str, Any], label: Any, kind: str) -> dict[str, An
         raise ValueError(f"{card['name']}: a {task.value} task has no multiple-choice form")
     names = list(card["label_names"]) + ([NONE_OF_THE_ABOVE] if task == Task.multilabel else [])
     choices = [f"{letter}. {name}" for letter, name in zip(_letters(len(names)), names)]
-    what = {"image": "image", "volume": "scan (middle slice shown)", "video": "video"}[kind]
+    what = {"image": "image", "volume": "scan", "video": "video"}[kind]
+    note = " The image shows the middle slice of the 3D scan." if kind == "volume" else ""
     if task == Task.multilabel:
         positives = [choices[i] for i in np.flatnonzero(np.asarray(label) > 0.5)]
         answer = "; ".join(positives) if positives else choices[-1]
@@ -136,7 +141,7 @@ def multiple_choice(card: dict[str, Any], label: Any, kind: str) -> dict[str, An
     else:
         answer = choices[int(label)]
         ask = f"Which of the following is the correct label for this {what}?"
-    question = f"This {what} is from the {card['name']} dataset. {ask} Choices: {' '.join(choices)}"
+    question = f"This {what} is from the {card['name']} dataset.{note} {ask} Choices: {' '.join(choices)}"
     return {"question": question, "choices": choices, "answer": answer}
 
 
