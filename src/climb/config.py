@@ -1,5 +1,3 @@
-# NOTE TO HELPERS WORKING IN PARALLEL: read /tmp/common.md now (shared rules: never `git add -A`,
-# commit only your own files, tiny tests, use .venv, report needed changes to shared files).
 """Where climb keeps things on disk. Every location can be overridden by the environment."""
 
 from __future__ import annotations

@@ -1,5 +1,3 @@
-# NOTE TO HELPERS WORKING IN PARALLEL: read /tmp/common.md now (shared rules: never `git add -A`,
-# commit only your own files, tiny tests, use .venv, report needed changes to shared files).
 """The catalog: every dataset climb knows, as validated data (one YAML file per entry)."""
 
 from __future__ import annotations

@@ -1,5 +1,3 @@
-# NOTE TO HELPERS WORKING IN PARALLEL: read /tmp/common.md now (shared rules: never `git add -A`,
-# commit only your own files, tiny tests, use .venv, report needed changes to shared files).
 """The catalog's data model: what a dataset entry must say, validated on load."""
 
 from __future__ import annotations
@@ -131,7 +129,6 @@ class DatasetEntry(BaseModel):
     sources: list[Source] = []
     in_climb: bool = True  # listed in the CLIMB paper's collection
     shared_folder: str | None = None  # folder under ../shared/data that mirrors it
-    builder: str | None = None  # name of the prepare builder, when one exists
     notes: str | None = None
 
     @model_validator(mode="after")

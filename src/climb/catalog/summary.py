@@ -123,11 +123,12 @@ def filter_entries(entries: Iterable[DatasetEntry], **criteria: str | None) -> l
     return [e for e in entries if all(v in _value(e, k).lower() for k, v in wanted.items())]
 
 
-def local_status(dataset_id: str) -> str:
-    """`prepared` (card.json in the prepared store), `downloaded` (raw dir marked complete) or `-`."""
+def local_status(dataset_id: str, prepared_names: Sequence[str] = ()) -> str:
+    """`prepared` (a card.json in the prepared store under the id or one of `prepared_names`),
+    `downloaded` (raw dir marked complete) or `-`."""
     from climb import config
 
-    if (config.prepared_root() / dataset_id / "card.json").is_file():
+    if any((config.prepared_root() / n / "card.json").is_file() for n in (dataset_id, *prepared_names)):
         return "prepared"
     if (config.raw_dir(dataset_id) / ".climb_complete").is_file():
         return "downloaded"

@@ -13,6 +13,8 @@ from typing import Optional
 
 import typer
 
+from climb.prepare.builder import builders_for
+
 
 def register(app: typer.Typer) -> None:
     app.command("datasets")(datasets_cmd)
@@ -50,7 +52,7 @@ def datasets_cmd(
         if not as_json:
             typer.echo(f"wrote {written}", err=True)
     if as_json:
-        rows = [_row_dict(e, local_status(e.id)) for e in selected]
+        rows = [_row_dict(e, local_status(e.id, builders_for(e.id))) for e in selected]
         payload: dict = {"datasets": rows, "count": len(rows)}
         if summary:
             payload["summary"] = summary_dict(selected)
@@ -81,7 +83,7 @@ def _print_table(console, selected, local_status) -> None:
                          justify="right" if column == "#labels" else "left")
     for e in selected:
         table.add_row(e.id, e.name, e.modality, e.family.value, e.domain, e.task.value, str(len(e.labels)),
-                      e.access.value, local_status(e.id))
+                      e.access.value, local_status(e.id, builders_for(e.id)))
     console.print(table)
 
 
@@ -111,7 +113,7 @@ def info_cmd(dataset: str = typer.Argument(..., help="Catalog id, e.g. mitdb (se
         typer.echo(f"error: {e.args[0]}", err=True)
         raise typer.Exit(2) from None
     console = _console()
-    console.print(_card(entry, local_status(entry.id)))
+    console.print(_card(entry, local_status(entry.id, builders_for(entry.id))))
 
 
 def _card(entry, status: str):
@@ -130,7 +132,8 @@ def _card(entry, status: str):
         ("labels", f"{len(entry.labels)}: {', '.join(entry.labels)}"), ("sizes", f"{sizes} ({s.unit})"),
         ("access", entry.access.value), ("license", entry.license), ("citation", entry.citation),
         ("homepage", entry.homepage), ("in CLIMB", "yes" if entry.in_climb else "no"),
-        ("shared folder", entry.shared_folder or "-"), ("builder", entry.builder or "-"),
+        ("shared folder", entry.shared_folder or "-"),
+        ("builders", ", ".join(builders_for(entry.id)) or "- (no builder yet)"),
         ("local status", status), ("notes", entry.notes or "-"),
     ]
     for key, value in fields:

@@ -121,6 +121,16 @@ def builder_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def builders_for(catalog_id: str) -> list[str]:
+    """Names of the builders that prepare catalog entry `catalog_id` (e.g. ptbxl, ptbxl_500hz)."""
+    _import_builders()
+    return sorted(n for n, (cls, params) in _REGISTRY.items() if _catalog_id(cls, params) == catalog_id)
+
+
+def _catalog_id(cls: type[Builder], params: dict[str, Any]) -> str:
+    return getattr(cls, "catalog_id", None) or cls(**params).catalog_id
+
+
 def create_builder(name: str, **params: Any) -> Builder:
     """Instantiate the builder registered as `name` (variant params, overridden by `params`)."""
     _import_builders()
