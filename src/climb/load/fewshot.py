@@ -94,6 +94,10 @@ class FewShotSubset(Subset):
         return [ids[i] for i in self.indices]
 
     @property
+    def name(self) -> str:
+        return self.dataset.name
+
+    @property
     def card(self) -> dict[str, Any]:
         return self.dataset.card
 
