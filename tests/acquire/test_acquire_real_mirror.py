@@ -119,21 +119,32 @@ def _ptbxl_entry():
                        "manifest": "SHA256SUMS.txt", "include": ["records100/**", "*.csv"]}, id="ptbxl_test")
 
 
-def test_local_mirror_manifest_covers_files_missing_from_trimmed_publisher_manifest(shared_data, tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="climb.acquire")
-    records = ["records100/00000/00001_lr", "records100/00000/00150_lr"]  # 150: not in trimmed SHA256SUMS
-    report = download(_ptbxl_entry(), dest=tmp_path, mirror=shared_data / "ptbxl", include=records, quiet=True)
-    assert len(report.downloaded) == 4
-    mirror_sums = parse_manifest((shared_data / "ptbxl" / "MANIFEST.sha256").read_text(), "sha256", "m")
-    assert all(sha256(tmp_path / p) == mirror_sums[p] for p in report.downloaded)
-    assert "MANIFEST.sha256" in caplog.text and "not covered by the publisher" in caplog.text
-
-
-def test_url_mirror_gives_no_checksum_fallback_and_modified_files_are_refused(shared_server, shared_data, tmp_path):
-    # Over a URL mirror only the publisher's (trimmed) manifest counts: record 150 is unknown.
+@pytest.mark.parametrize("where", ["directory", "url"])
+def test_strict_mirror_refuses_what_the_official_checksums_do_not_cover(shared_server, shared_data, tmp_path,
+                                                                        where):
+    mirror = shared_data / "ptbxl" if where == "directory" else f"{shared_server.base}ptbxl/"
+    # Record 150 is not in the trimmed publisher manifest, and the mirror's own manifest does not count.
     with pytest.raises(SelectionError, match="00150_lr"):
-        download(_ptbxl_entry(), dest=tmp_path, mirror=f"{shared_server.base}ptbxl/",
-                 include=["records100/00000/00150_lr"], quiet=True)
-    with pytest.raises(ChecksumError, match="ptbxl_database.csv.*mirror holds a different file"):
-        download(_ptbxl_entry(), dest=tmp_path, mirror=shared_data / "ptbxl",
-                 include=["ptbxl_database.csv"], quiet=True)
+        download(_ptbxl_entry(), dest=tmp_path, mirror=mirror, include=["records100/00000/00150_lr"], quiet=True)
+    with pytest.raises(ChecksumError, match="ptbxl_database.csv.*checksum mismatch.*--trust-mirror"):
+        download(_ptbxl_entry(), dest=tmp_path, mirror=mirror, include=["ptbxl_database.csv"], quiet=True)
+    assert not (tmp_path / "ptbxl_database.csv").exists()
+
+
+def test_trusted_url_mirror_verifies_against_its_manifest_and_names_the_differences(shared_server, shared_data,
+                                                                                     tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="climb.acquire")
+    records = ["records100/00000/00001_lr", "records100/00000/00150_lr", "ptbxl_database.csv"]
+    report = download(_ptbxl_entry(), dest=tmp_path, mirror=f"{shared_server.base}ptbxl/", include=records,
+                      quiet=True, trust_mirror=True)
+    mirror_sums = parse_manifest((shared_data / "ptbxl" / "MANIFEST.sha256").read_text(), "sha256", "m")
+    assert sorted(report.downloaded) == sorted(["ptbxl_database.csv", "records100/00000/00001_lr.dat",
+                                                "records100/00000/00001_lr.hea", "records100/00000/00150_lr.dat",
+                                                "records100/00000/00150_lr.hea"])
+    assert all(sha256(tmp_path / p) == mirror_sums[p] for p in [*report.downloaded, "SHA256SUMS.txt"])
+    assert report.differs_from_official == ["ptbxl_database.csv"]
+    assert report.verification == "mirror-verified (differs from official for 1 files)"
+    assert "records100/00000/00150_lr.dat" in report.without_official_checksum
+    assert "records100/00000/00001_lr.dat" not in report.without_official_checksum
+    assert "DIFFER from the official checksums: ptbxl_database.csv" in caplog.text
+    assert not (tmp_path / MARKER).exists()  # a selection, not the dataset

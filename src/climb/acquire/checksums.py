@@ -102,12 +102,17 @@ class VerifiedState:
 
     def is_verified(self, rel: str, path: Path, expected: dict[str, str]) -> bool:
         """True when `path` is unchanged since it was verified against `expected`."""
+        return self.verified_digests(rel, path, expected) is not None
+
+    def verified_digests(self, rel: str, path: Path, expected: dict[str, str]) -> dict[str, str] | None:
+        """Every digest recorded for `path` if it is unchanged and matched `expected`, else None."""
         stamp = self._stamp(path)
         with self._lock:
             rec = self._data.get(rel)
         if stamp is None or rec is None or (rec.get("size"), rec.get("mtime_ns")) != stamp:
-            return False
-        return all(rec.get("digests", {}).get(a) == d for a, d in expected.items())
+            return None
+        digests = dict(rec.get("digests", {}))
+        return digests if all(digests.get(a) == d for a, d in expected.items()) else None
 
     def record(self, rel: str, path: Path, digests: dict[str, str]) -> None:
         stamp = self._stamp(path)

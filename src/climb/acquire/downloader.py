@@ -6,7 +6,12 @@ verified, else fetch into `<path>.part` (resuming) -> verify every expected dige
 `os.replace` to the final name -> after a complete run of the entry's default
 selection, write `<dest>/.climb_complete`. Kaggle sources without a mirror go through
 the official `kaggle` client instead of the fetch loop; manual sources raise with the
-entry's instructions.
+entry's instructions (unless a trusted mirror stands in for them).
+
+Trusted-mirror mode (`trust_mirror=True`, opt-in) verifies every byte against the
+mirror's own MANIFEST.sha256 instead of the publisher's checksums, logs loudly which
+files differ from the official ones, and records "mirror-verified (differs from
+official for N files)" in the completion marker. Credentials never go to a mirror.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from climb.acquire.checksums import VerifiedState, hash_file, mismatches
 from climb.acquire.credentials import access_help, is_physionet_host, physionet_auth
 from climb.acquire.errors import AccessDeniedError, AcquireError, ChecksumError, ManualSourceError
 from climb.acquire.kaggle_source import download_kaggle
-from climb.acquire.mirror import Mirror
+from climb.acquire.mirror import MIRROR_MANIFEST, Mirror
 from climb.acquire.plan import FileTask, Plan, Planner, split_include
 from climb.acquire.progress import DownloadProgress
 from climb.acquire.transport import RetryPolicy, Transport
@@ -55,12 +60,24 @@ class DownloadReport:
     bytes_downloaded: int = 0
     complete: bool = False
     seconds: float = 0.0
+    trusted_mirror: bool = False
+    differs_from_official: list[str] = field(default_factory=list)  # trusted mode
+    without_official_checksum: list[str] = field(default_factory=list)  # trusted mode
+    official_not_in_mirror: list[str] = field(default_factory=list)  # trusted mode
+
+    @property
+    def verification(self) -> str:
+        """How the bytes were verified, in words (also written to the completion marker)."""
+        if not self.trusted_mirror:
+            return "official checksums"
+        return f"mirror-verified (differs from official for {len(self.differs_from_official)} files)"
 
     def summary(self) -> str:
         mb = self.bytes_downloaded / 1e6
         state = "complete" if self.complete else "selection done (no completion marker)"
         return (f"{self.dataset_id}: {len(self.downloaded)} downloaded ({mb:.1f} MB), "
-                f"{len(self.skipped)} already verified, {len(self.files)} files in {self.dest} [{state}]")
+                f"{len(self.skipped)} already verified, {len(self.files)} files in {self.dest} [{state}; "
+                f"{self.verification}]")
 
 
 def _entry(dataset: str | DatasetEntry) -> DatasetEntry:
@@ -74,12 +91,18 @@ def _entry(dataset: str | DatasetEntry) -> DatasetEntry:
         raise AcquireError(str(e.args[0]) if e.args else f"unknown dataset {dataset!r}") from None
 
 
-def pick_source(entry: DatasetEntry) -> Source:
-    """The first scripted source of `entry`; manual-only entries raise their instructions."""
+def pick_source(entry: DatasetEntry, allow_manual: bool = False) -> Source:
+    """The first scripted source of `entry`; manual-only entries raise their instructions.
+
+    With `allow_manual` (a trusted mirror stands in for the publisher) a manual source is
+    returned instead: its files then come from the mirror's MANIFEST.sha256.
+    """
     for source in entry.sources:
         if source.kind != SourceKind.manual:
             return source
     manual = next((s for s in entry.sources if s.kind == SourceKind.manual), None)
+    if manual is not None and allow_manual:
+        return manual
     if manual is not None:
         raise ManualSourceError(f"{entry.id} cannot be downloaded by script: {manual.instructions.strip()} "
                                 f"(see {entry.homepage})")
@@ -88,14 +111,20 @@ def pick_source(entry: DatasetEntry) -> Source:
 
 def download(dataset: str | DatasetEntry, dest: str | Path | None = None, mirror: str | Path | None = None,
              include: list[str] | str | None = None, workers: int = 4, quiet: bool = False,
-             retry: RetryPolicy | None = None, lock_timeout: float = -1) -> DownloadReport:
+             retry: RetryPolicy | None = None, lock_timeout: float = -1,
+             trust_mirror: bool = False) -> DownloadReport:
     """Download and verify a catalog dataset into `dest` (default: climb's raw cache).
 
     `mirror` (a directory or URL prefix) stands in for the official host; `include`
-    narrows the selection (globs, file paths, PhysioNet record names such as "100").
+    narrows the selection (globs, file paths, PhysioNet record names such as "100",
+    or "@FILE" for a list of those, one per line). `trust_mirror` verifies against the
+    mirror's MANIFEST.sha256 instead of the publisher's checksums (for mirrors holding
+    a modified subset); every file still needs a checksum.
     """
     entry = _entry(dataset)
-    source = pick_source(entry)
+    if trust_mirror and mirror is None:
+        raise AcquireError(f"{entry.id}: trust_mirror (--trust-mirror) needs a mirror (--mirror DIR or URL)")
+    source = pick_source(entry, allow_manual=trust_mirror)
     dest = Path(dest).expanduser() if dest is not None else raw_dir(entry.id)
     mirror_obj = Mirror.parse(mirror) if mirror is not None else None
     items = split_include(include)
@@ -105,7 +134,8 @@ def download(dataset: str | DatasetEntry, dest: str | Path | None = None, mirror
         if source.kind == SourceKind.kaggle and mirror_obj is None:
             report = _run_kaggle(entry, source, dest, quiet)
         else:
-            report = _run_files(entry, source, dest, mirror_obj, items, max(1, workers), quiet, retry)
+            report = _run_files(entry, source, dest, mirror_obj, items, max(1, workers), quiet, retry,
+                                trust_mirror)
     report.seconds = round(time.monotonic() - started, 3)
     return report
 
@@ -146,20 +176,25 @@ def _transport(entry: DatasetEntry, source: Source, mirror: Mirror | None,
 
 
 def _run_files(entry: DatasetEntry, source: Source, dest: Path, mirror: Mirror | None, include: list[str],
-               workers: int, quiet: bool, retry: RetryPolicy | None) -> DownloadReport:
+               workers: int, quiet: bool, retry: RetryPolicy | None, trust_mirror: bool = False) -> DownloadReport:
     transport = _transport(entry, source, mirror, retry)
     state = VerifiedState(dest)
-    report = DownloadReport(entry.id, dest, source.kind.value, mirror.describe() if mirror else None)
+    report = DownloadReport(entry.id, dest, source.kind.value, mirror.describe() if mirror else None,
+                            trusted_mirror=trust_mirror)
     try:
-        plan = Planner(entry, source, mirror, transport, dest).build(include)
+        plan = Planner(entry, source, mirror, transport, dest, trust_mirror=trust_mirror).build(include)
         if plan.full_selection:
             (dest / MARKER).unlink(missing_ok=True)
+        if plan.trusted:
+            _announce_trusted(plan)
         _save_manifest(plan, dest)
         _fetch_all(plan, dest, transport, state, report, workers, quiet)
     finally:
         transport.close()
         state.flush()
     report.files = ([plan.manifest_path] if plan.manifest_path else []) + [t.path for t in plan.files]
+    if plan.trusted:
+        _record_differences(plan, report)
     if plan.full_selection:
         _write_marker(plan, dest, state, report)
         report.complete = True
@@ -202,21 +237,27 @@ def _fetch_all(plan: Plan, dest: Path, transport: Transport, state: VerifiedStat
                 log.error("%s: %d other file(s) also failed", plan.entry.id, others)
             raise err
         for f, task in futures.items():
-            fetched = f.result()
+            fetched, actual = f.result()
             with lock:
                 (report.downloaded if fetched is not None else report.skipped).append(task.path)
                 report.bytes_downloaded += fetched or 0
+                if task.official and mismatches(actual, task.official):
+                    report.differs_from_official.append(task.path)
 
 
 def _ensure_file(plan: Plan, task: FileTask, dest: Path, transport: Transport, state: VerifiedState,
-                 progress: DownloadProgress) -> int | None:
-    """Make `dest/task.path` present and verified; bytes fetched, or None if it was already."""
+                 progress: DownloadProgress) -> tuple[int | None, dict[str, str]]:
+    """Make `dest/task.path` present and verified.
+
+    Returns (bytes fetched, or None if it was already there; its digests for `task.algos()`).
+    """
     final = dest / task.path
     if not final.resolve().is_relative_to(dest.resolve()):
         raise AcquireError(f"{plan.entry.id}: refusing path outside the destination: {task.path!r}")
-    if _already_verified(plan, task, final, state):
+    existing = _existing_digests(plan, task, final, state)
+    if existing is not None:
         progress.file_skipped(final.stat().st_size)
-        return None
+        return None, existing
     part = final.with_name(final.name + ".part")
     what = f"{plan.entry.id}: {task.path}"
     bar = progress.file(task.path)
@@ -233,27 +274,30 @@ def _ensure_file(plan: Plan, task: FileTask, dest: Path, transport: Transport, s
     os.replace(part, final)
     state.record(task.path, final, digests)
     progress.file_finished()
-    return size
+    return size, digests
 
 
-def _already_verified(plan: Plan, task: FileTask, final: Path, state: VerifiedState) -> bool:
+def _existing_digests(plan: Plan, task: FileTask, final: Path, state: VerifiedState) -> dict[str, str] | None:
+    """Digests of an already present, verified `final`; None (and the file removed) if it fails."""
     if not final.is_file():
-        return False
-    if state.is_verified(task.path, final, task.digests):
-        return True
-    actual = hash_file(final, list(task.digests))
+        return None
+    algos = task.algos()
+    recorded = state.verified_digests(task.path, final, task.digests)
+    if recorded is not None and all(a in recorded for a in algos):
+        return recorded
+    actual = hash_file(final, algos)
     if not mismatches(actual, task.digests):
         state.record(task.path, final, actual)
-        return True
+        return actual
     log.warning("%s: %s exists but fails its checksum; downloading it again", plan.entry.id, task.path)
     state.forget(task.path)
     final.unlink()
-    return False
+    return None
 
 
 def _verify(plan: Plan, task: FileTask, part: Path) -> dict[str, str]:
     """Digests of the downloaded `part`; on any mismatch the file is deleted and we raise."""
-    actual = hash_file(part, list(task.digests))
+    actual = hash_file(part, task.algos())
     problems = [f"expected {a} {e}, got {g}" for a, e, g in mismatches(actual, task.digests)]
     size = part.stat().st_size
     if task.size is not None and size != task.size:
@@ -261,21 +305,65 @@ def _verify(plan: Plan, task: FileTask, part: Path) -> dict[str, str]:
     if problems:
         part.unlink(missing_ok=True)
         where = urls.redact(task.url) if task.url else str(task.local)
+        hint = ""
+        if plan.mirror is not None and not plan.trusted:
+            hint = (f"; if the mirror deliberately holds a modified copy, --trust-mirror (trust_mirror=True) "
+                    f"verifies against the mirror's {MIRROR_MANIFEST} instead")
         raise ChecksumError(f"{plan.entry.id}: {task.path}: checksum mismatch ({'; '.join(problems)}; "
-                            f"checksum from {task.origin}, file from {where}); the corrupt file was deleted")
+                            f"checksum from {task.origin}, file from {where}); the corrupt file was "
+                            f"deleted{hint}")
     return actual
+
+
+def _announce_trusted(plan: Plan) -> None:
+    assert plan.mirror is not None
+    log.warning("%s: TRUSTED MIRROR: verifying %d file(s) against %s/%s, not against the publisher's "
+                "checksums", plan.entry.id, len(plan.files), plan.mirror.describe().rstrip("/"), MIRROR_MANIFEST)
+
+
+def _shown(paths: list[str], limit: int = 20) -> str:
+    return ", ".join(paths[:limit]) + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+
+
+def _record_differences(plan: Plan, report: DownloadReport) -> None:
+    """Fill the trusted-mode fields of `report` and log loudly how the data departs from official."""
+    differs = sorted(report.differs_from_official)
+    if plan.manifest_differs and plan.manifest_path:
+        differs.insert(0, plan.manifest_path)
+    report.differs_from_official = differs
+    report.without_official_checksum = plan.without_official_checksum()
+    report.official_not_in_mirror = plan.official_not_in_mirror
+    name = plan.entry.id
+    if differs:
+        log.warning("%s: TRUSTED MIRROR: %d file(s) DIFFER from the official checksums: %s",
+                    name, len(differs), _shown(differs))
+    if report.without_official_checksum:
+        log.warning("%s: TRUSTED MIRROR: %d file(s) have no official checksum to compare with: %s", name,
+                    len(report.without_official_checksum), _shown(report.without_official_checksum))
+    if report.official_not_in_mirror:
+        log.warning("%s: TRUSTED MIRROR: %d official file(s) are not in the mirror: %s", name,
+                    len(report.official_not_in_mirror), _shown(report.official_not_in_mirror))
 
 
 def _write_marker(plan: Plan, dest: Path, state: VerifiedState, report: DownloadReport) -> None:
     files = [{"path": t.path, **t.digests} for t in plan.files]
+    manifest = [{"path": plan.manifest_path, **({"sha256": plan.manifest_sha256} if plan.manifest_sha256 else {})}]
     payload = {
         "dataset": plan.entry.id,
         "source": {"kind": plan.source.kind.value, "base_url": plan.source.base_url,
                    "manifest": plan.manifest_path, "mirror": plan.mirror.describe() if plan.mirror else None},
-        "files": ([{"path": plan.manifest_path}] if plan.manifest_path else []) + files,
+        "verification": report.verification,
+        "files": (manifest if plan.manifest_path else []) + files,
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "climb_version": __version__,
     }
+    if plan.trusted:
+        payload["trusted_mirror"] = {
+            "checksums_from": f"{plan.mirror.describe().rstrip('/')}/{MIRROR_MANIFEST}" if plan.mirror else None,
+            "differs_from_official": report.differs_from_official,
+            "without_official_checksum": report.without_official_checksum,
+            "official_not_in_mirror": report.official_not_in_mirror,
+        }
     _atomic_json(dest / MARKER, payload)
 
 

@@ -1,21 +1,25 @@
 """Mirrors: a stand-in for the official host with the same relative layout.
 
 A mirror is a local directory or a URL prefix (`http://127.0.0.1:PORT/mitdb/` or an
-https server). Files resolve as `mirror + path` instead of `base_url + path`. A
-local-directory mirror may carry a `MANIFEST.sha256` (`<sha256>  ./path` lines) whose
-checksums are allowed to cover files that the publisher's manifest lacks (e.g. a
-trimmed SHA256SUMS.txt in a subset copy); that fallback is always logged.
+https server). Files resolve as `mirror + path` instead of `base_url + path`. A mirror
+may carry a `MANIFEST.sha256` (`<sha256>  ./path` lines). By default it is consulted
+only to refuse, before any transfer, files that differ from the official ones; in
+trusted-mirror mode (opt-in) it is the checksum authority and the file list.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from climb.acquire import urls
 from climb.acquire.checksums import parse_manifest
-from climb.acquire.errors import AcquireError
+from climb.acquire.errors import AcquireError, NotFoundError
+
+if TYPE_CHECKING:
+    from climb.acquire.transport import Transport
 
 MIRROR_MANIFEST = "MANIFEST.sha256"
 
@@ -52,10 +56,30 @@ class Mirror:
         return None, self.directory / path
 
     def local_checksums(self) -> dict[str, str]:
-        """`{path: sha256}` from a local mirror's MANIFEST.sha256 (empty if none)."""
+        """`{path: sha256}` from a local mirror's MANIFEST.sha256 (empty if none or a URL mirror)."""
         if self.directory is None:
             return {}
         manifest = self.directory / MIRROR_MANIFEST
         if not manifest.is_file():
             return {}
         return parse_manifest(manifest.read_text(), "sha256", str(manifest))
+
+    def checksums(self, transport: "Transport", dataset: str) -> dict[str, str]:
+        """`{path: sha256}` from the mirror's MANIFEST.sha256, local or over HTTP(S).
+
+        Raises a one-line error naming the mirror when it has no such manifest.
+        """
+        url, local = self.locate(MIRROR_MANIFEST)
+        where = f"{self.describe().rstrip('/')}/{MIRROR_MANIFEST}"
+        missing = (f"{dataset}: a trusted mirror must carry {MIRROR_MANIFEST} (sha256 of every file), "
+                   f"but {where} does not exist")
+        if local is not None:
+            if not local.is_file():
+                raise AcquireError(missing)
+            return parse_manifest(local.read_text(), "sha256", str(local))
+        assert url is not None
+        try:
+            data = transport.get_bytes(url, f"{dataset}: mirror checksum manifest")
+        except NotFoundError:
+            raise AcquireError(missing) from None
+        return parse_manifest(data.decode("utf-8", "replace"), "sha256", urls.redact(url))

@@ -21,7 +21,11 @@ def register(app: typer.Typer) -> None:
         mirror: Optional[str] = typer.Option(
             None, "--mirror", help="Directory or URL prefix standing in for the official host."),
         include: Optional[list[str]] = typer.Option(
-            None, "--include", help="Glob, file path or record name (e.g. 100); repeatable."),
+            None, "--include", help="Glob, file path or record name (e.g. 100), or @FILE listing them "
+            "one per line; repeatable."),
+        trust_mirror: bool = typer.Option(
+            False, "--trust-mirror", help="Verify against the mirror's own MANIFEST.sha256 instead of the "
+            "official checksums (for a mirror holding a modified subset); files that differ are reported."),
         dest: Optional[Path] = typer.Option(None, "--dest", help="Target directory (default: climb's raw cache)."),
         workers: int = typer.Option(4, "--workers", min=1, max=64, help="Parallel file transfers."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
@@ -33,7 +37,7 @@ def register(app: typer.Typer) -> None:
             logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
         try:
             report = download(dataset, dest=dest, mirror=mirror, include=include or None,
-                              workers=workers, quiet=quiet)
+                              workers=workers, quiet=quiet, trust_mirror=trust_mirror)
         except (AcquireError, ValueError) as e:  # ValueError: a malformed catalog entry
             typer.echo("error: " + " ".join(str(e).split()), err=True)
             raise typer.Exit(1) from None
