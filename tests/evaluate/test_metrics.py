@@ -114,3 +114,10 @@ def test_tidy_rows_to_frame(binary_case: tuple[np.ndarray, np.ndarray]) -> None:
     auroc = frame.set_index("metric").loc["auroc"]
     assert auroc["ci_low"] <= auroc["value"] <= auroc["ci_high"]
     assert len(frame) == len(cis) + 1 and frame["dataset"].eq("pneumoniamnist").all()
+
+
+def test_labels_outside_task_are_refused() -> None:
+    with pytest.raises(ValueError, match="0/1"):
+        compute_metrics("binary", [1, 2, 2], [0.2, 0.4, 0.9])
+    with pytest.raises(ValueError, match="NaN"):
+        compute_metrics("multilabel", np.array([[1.0, np.nan]]), np.array([[0.5, 0.5]]))

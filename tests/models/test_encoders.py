@@ -127,3 +127,9 @@ def test_text_encoder_without_package_says_how_to_install() -> None:
     model = create_encoder("minilm_l6", freeze=True).eval()
     with torch.no_grad():
         assert model(["chest pain", "no acute findings"]).shape == (2, 384)
+
+
+def test_token_encoders_name_channel_mismatch() -> None:
+    model = create_encoder("biot", in_channels=2).eval()
+    with pytest.raises(ValueError, match="built for 2"):
+        model(torch.randn(1, 4, 250))

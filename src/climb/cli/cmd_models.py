@@ -8,7 +8,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("models")
     def models(
-        modality: str = typer.Option(None, "--modality", "-m", help="only encoders of this input kind"),
+        modality: str | None = typer.Option(None, "--modality", "-m", help="only encoders of this input kind"),
     ) -> None:
         """List the encoders that `create_encoder` can build."""
         from rich.console import Console

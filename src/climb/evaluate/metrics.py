@@ -135,6 +135,10 @@ def _validate(task: str, y_true: Any, y_score: Any) -> tuple[np.ndarray, np.ndar
         raise ValueError(f"{task}: expected y_true/y_score with {expected_ndim} dims, got {y.shape} and {s.shape}")
     if task == "multilabel" and y.shape != s.shape:
         raise ValueError(f"multilabel: y_true {y.shape} and y_score {s.shape} differ")
+    if not np.all(np.isfinite(y.astype(np.float64))):
+        raise ValueError(f"y_true contains {int((~np.isfinite(y.astype(np.float64))).sum())} NaN/inf values")
+    if task in ("binary", "multilabel") and not np.isin(y, (0, 1)).all():
+        raise ValueError(f"{task}: y_true must be 0/1, found values {np.unique(y)[:5].tolist()}")
     if task == "multiclass" and (y.min() < 0 or y.max() >= s.shape[1]):
         raise ValueError(f"multiclass: labels must lie in [0, {s.shape[1]}), got [{y.min()}, {y.max()}]")
     return (y.astype(np.float64) if task == "regression" else y.astype(np.int64)), s

@@ -118,6 +118,11 @@ class XResNet1d(nn.Module):
         return self.pool(self.stages(self.stem(x)))
 
 
+def _check_channels(got: int, built_for: int, name: str) -> None:
+    if got > built_for:
+        raise ValueError(f"{name}: input has {got} channels but the encoder was built for {built_for} (in_channels)")
+
+
 class ECGPatchTransformer(nn.Module):
     """ECG-JEPA-style encoder: per-lead patch tokens with lead and time embeddings."""
 
@@ -133,6 +138,7 @@ class ECGPatchTransformer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, leads, s = x.shape
+        _check_channels(leads, self.lead_embed.num_embeddings, "ecg_patch_transformer")
         pad = (-s) % self.patch_size
         x = nn.functional.pad(x, (0, pad))
         n = x.shape[-1] // self.patch_size
@@ -275,6 +281,7 @@ class BIOT(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, s = x.shape
+        _check_channels(c, self.channel_embed.num_embeddings, "biot")
         if s <= self.n_fft // 2:
             raise ValueError(f"BIOT: signal of {s} samples is too short for n_fft={self.n_fft}")
         spec = torch.stft(x.reshape(b * c, s), self.n_fft, self.hop_length, window=self.window, return_complex=True)
