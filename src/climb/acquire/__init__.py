@@ -3,11 +3,14 @@
     from climb.acquire import download
     report = download("mitdb")                                   # official PhysioNet
     report = download("mitdb", mirror="http://127.0.0.1:8000/mitdb/", include=["100"])
+    report = download("ptbxl", mirror="../shared/data/ptbxl", trust_mirror=True)  # modified subset
 
 Flow: resolve (entry, source, dest, mirror) -> manifest (fetched, checked against
 `manifest_sha256`) -> plan (checksums merged, include applied) -> fetch each file into
 `<path>.part` with Range resume and retries -> verify -> rename -> mark complete
 (`<dest>/.climb_complete`, only after the entry's full selection succeeded).
+With `trust_mirror=True` the mirror's MANIFEST.sha256 is the checksum authority; the
+files that differ from the official ones are logged and recorded in the marker.
 """
 
 from __future__ import annotations

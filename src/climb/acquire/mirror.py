@@ -55,15 +55,6 @@ class Mirror:
         assert self.directory is not None
         return None, self.directory / path
 
-    def local_checksums(self) -> dict[str, str]:
-        """`{path: sha256}` from a local mirror's MANIFEST.sha256 (empty if none or a URL mirror)."""
-        if self.directory is None:
-            return {}
-        manifest = self.directory / MIRROR_MANIFEST
-        if not manifest.is_file():
-            return {}
-        return parse_manifest(manifest.read_text(), "sha256", str(manifest))
-
     def checksums(self, transport: "Transport", dataset: str) -> dict[str, str]:
         """`{path: sha256}` from the mirror's MANIFEST.sha256, local or over HTTP(S).
 
