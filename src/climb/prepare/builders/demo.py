@@ -164,12 +164,14 @@ class UCRBeats(PackageBuilder):
         """(labels as class indices, beats (N, length) float32); malformed -> PrepareError."""
         if not path.is_file():
             raise PrepareError(path, "file not found")
+        rows = [line.split("\t") for line in path.read_text().splitlines() if line.strip()]
+        for n, row in enumerate(rows, start=1):
+            if len(row) != 1 + self.spec.length:
+                raise PrepareError(path, f"line {n}: {len(row) - 1} samples per beat, expected {self.spec.length}")
         try:
-            table = np.loadtxt(path, delimiter="\t", dtype=np.float64, ndmin=2)
+            table = np.array(rows, dtype=np.float64).reshape(len(rows), 1 + self.spec.length)
         except ValueError as e:
             raise PrepareError(path, f"not a tab-separated table of numbers ({e})") from None
-        if table.shape[1] != 1 + self.spec.length:
-            raise PrepareError(path, f"{table.shape[1] - 1} samples per beat, expected {self.spec.length}")
         if not np.isfinite(table).all():
             row = int(np.flatnonzero(~np.isfinite(table).all(axis=1))[0]) + 1
             raise PrepareError(path, f"NaN or inf values (first at line {row})")
@@ -198,7 +200,8 @@ for _name in UCR:
 
 WDBC_MEASURES = ["radius", "texture", "perimeter", "area", "smoothness", "compactness", "concavity",
                  "concave points", "symmetry", "fractal dimension"]
-WDBC_FEATURES = [f"{stat} {m}" for stat in ("mean", "error", "worst") for m in WDBC_MEASURES]
+WDBC_FEATURES = ([f"mean {m}" for m in WDBC_MEASURES] + [f"{m} error" for m in WDBC_MEASURES]
+                 + [f"worst {m}" for m in WDBC_MEASURES])  # scikit-learn's names, in file order
 WDBC_LABELS = ["benign", "malignant"]
 
 
