@@ -94,6 +94,7 @@ class UCRSpec:
     label_names: list[str]
     label_map: dict[int, int]  # UCR class value -> index into label_names
     description: str
+    patients: str  # what patient_id = beat id means for the splits
 
 
 UCR = {
@@ -103,11 +104,14 @@ UCR = {
         {1: 0, 2: 1, 3: 2, 4: 3, 5: 4},
         "20 h ECG of one patient with severe congestive heart failure (BIDMC CHF database, record "
         "chf07); 5000 beats extracted and interpolated to 140 samples each (UCR archive)",
+        "all beats come from ONE patient (chf07): a within-patient beat classification task, not a test "
+        "of generalisation to new patients",
     ),
     "ecg200": UCRSpec(
         "ECG200", 96, Task.binary, ["normal", "myocardial infarction"], {1: 0, -1: 1},
         "single heartbeats of several patients, normal vs myocardial infarction (Olszewski 2001; "
         "UCR class -1 = abnormal)",
+        "beats of one patient may fall in several splits (optimistic)",
     ),
 }
 VAL_FRACTION_OF_TRAIN = 0.1
@@ -128,13 +132,9 @@ class UCRBeats(PackageBuilder):
         self.spec = UCR[self.params["dataset"]]
         self.catalog_id = self.params["dataset"]
         self.task, self.label_names = self.spec.task, self.spec.label_names
-        self.split_policy = (
-            f"official UCR train/test; val = seeded ({self.split_seed}) class-stratified "
-            f"{VAL_FRACTION_OF_TRAIN:.0%} of the train beats. The archive publishes no patient ids, so "
-            "patient_id = beat id" + (" -- and all ECG5000 beats come from ONE patient (chf07): this is a "
-                                      "within-patient beat classification task, not a test of "
-                                      "generalisation to new patients" if self.catalog_id == "ecg5000" else
-                                      "; beats of one patient may fall in several splits (optimistic)"))
+        self.split_policy = (f"official UCR train/test; val = seeded ({self.split_seed}) class-stratified "
+                             f"{VAL_FRACTION_OF_TRAIN:.0%} of the train beats. No patient ids are published, so "
+                             f"patient_id = beat id; {self.spec.patients}")
 
     def _file(self, raw: Path, split: str) -> Path:
         return raw / f"{self.spec.stem}_{split.upper()}.tsv"
