@@ -1,0 +1,668 @@
+"""Multimodal fusion on real paired data: config, presets, Lightning module, runs, the CLIMB protocol.
+
+    from climb.train.fusion import fusion_protocol, preset_config, run_fusion
+    result = run_fusion(preset_config("abide", strategy="cross_attention", epochs=5))
+    result.frame()                                  # tidy rows, patient-level bootstrap CIs
+    table = fusion_protocol("ptbxl", epochs=10)     # unimodal, every strategy, full / 8-shot, drops
+
+One encoder per modality (`FusionConfig.modalities`: modality -> dataset fields + encoder);
+scalar and tabular fields of one modality are gathered into one standardised vector (NaN
+kept as "missing" for the encoder's mask). A `models.fusion` strategy fuses the embeddings.
+Every run evaluates the test split with all modalities and, for fused models, with each
+modality dropped (`drop-<modality>`); presets with `test_on` also test on another site.
+
+Protocol labels: `unimodal-<modality>-<full|8shot>-<init>`, `fusion-<strategy>-<full|8shot>-<init>`,
+and `...-drop-<modality>` for the missing-modality evaluation (init: scratch / pretrained).
+
+Statistics for standardisation come from the samples trained on (the k-shot subset in
+few-shot runs) and are reused unchanged on validation, test and other-site data.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from torch import nn
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
+
+from climb.catalog.schema import Task
+from climb.evaluate.bootstrap import bootstrap_metrics
+from climb.evaluate.metrics import ResultRow, compute_metrics, result_rows, to_frame
+from climb.load import ClimbDataset, few_shot_indices, load
+from climb.load.transforms import FieldTransforms, compute_stats, default_transform
+from climb.models import create_encoder, get_spec, make_loss, save_encoder
+from climb.models.fusion import FUSION_STRATEGIES, make_fusion
+from climb.train.data import SeededShardSampler
+from climb.train.module import input_channels
+
+TABULAR_KINDS = ("scalar", "tabular")
+PTBXL_REPORT_LEAK = ("LABEL LEAK: the PTB-XL free-text report was written by the cardiologist who assigned the "
+                     "labels; a model that reads it reads the answer. Not a fair benchmark result.")
+
+
+# ---------------------------------------------------------------- configuration
+
+
+class ModalityConfig(BaseModel):
+    """One modality: the dataset fields it reads and the encoder that embeds them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fields: list[str] = Field(min_length=1)  # several scalar/tabular fields = one gathered vector
+    encoder: str
+    encoder_kwargs: dict[str, Any] = {}
+    pretrained: Path | None = None  # local single-modality checkpoint (encoder.safetensors)
+    freeze: bool = False  # frozen encoders also stay in eval mode
+
+
+class FusionConfig(BaseModel):
+    """A fusion run: dataset, modalities, strategy, data budget and training settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str
+    modalities: dict[str, ModalityConfig] = Field(min_length=1)
+    strategy: str = "early_concat"
+    fusion_kwargs: dict[str, Any] = {}  # hidden, dropout, heads, layers
+    modality_dropout: float = Field(0.2, ge=0, lt=1)
+    clip: dict[str, tuple[float, float]] = {}  # scalar/tabular field -> (low, high) before standardising
+    test_on: list[str] = []  # other prepared datasets (sites) to test on, every split
+    evaluate_missing: bool = True  # also test with each modality dropped
+    label_leak: str | None = None  # set when a modality reads the answer: copied into every row
+    shots: int | None = Field(None, ge=1)
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(32, ge=1)
+    eval_batch_size: int = Field(256, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    seed: int = 0
+    num_workers: int = Field(0, ge=0)
+    balance_loss: bool = True
+    limit_train_batches: int | float = 1.0
+    accelerator: str = "cpu"
+    devices: int | str = 1
+    precision: str = "32-true"
+    n_boot: int = Field(200, ge=0)
+    out_dir: Path = Path("runs/fusion")
+    run_name: str | None = None
+    protocol: str | None = None  # row label; default from strategy, shots and init
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, v: str) -> str:
+        if v not in FUSION_STRATEGIES:
+            raise ValueError(f"unknown fusion strategy {v!r}; known: {', '.join(FUSION_STRATEGIES)}")
+        return v
+
+    @property
+    def setting(self) -> str:
+        return "full" if self.shots is None else f"{self.shots}shot"
+
+    @property
+    def init(self) -> str:
+        return "pretrained" if any(m.pretrained for m in self.modalities.values()) else "scratch"
+
+    @property
+    def label(self) -> str:
+        if self.protocol:
+            return self.protocol
+        if len(self.modalities) == 1:
+            return f"unimodal-{next(iter(self.modalities))}-{self.setting}-{self.init}"
+        return f"fusion-{self.strategy}-{self.setting}-{self.init}"
+
+    @property
+    def encoders(self) -> str:
+        return "+".join(f"{m}={c.encoder}" for m, c in self.modalities.items())
+
+    @property
+    def name(self) -> str:
+        return self.run_name or f"{self.dataset}__{self.label}__seed{self.seed}"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.out_dir / self.name
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: Any) -> FusionConfig:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+        return cls.model_validate({**raw, **overrides})
+
+
+def _tab(fields: list[str], encoder: str = "mlp", **kw: Any) -> dict[str, Any]:
+    return {"fields": fields, "encoder": encoder, "encoder_kwargs": {"hidden": [64, 64], **kw}}
+
+
+def _yaib(task: str, source: str) -> dict[str, Any]:
+    other = "eicu" if source == "mimic" else "mimic"
+    return {"dataset": f"yaib_{task}_{source}", "test_on": [f"yaib_{task}_{other}"],
+            "modalities": {"timeseries": {"fields": ["timeseries"], "encoder": "ehr_gru"},
+                           "static": _tab(["tabular"])},
+            "description": f"YAIB {task}: hourly time series + static; train on {source} demo, test on "
+                           f"{source} and on the whole {other} demo cohort (cross-site)"}
+
+
+# The four real paired datasets of ../shared/data (PTB-XL in two labelled variants).
+PRESETS: dict[str, dict[str, Any]] = {
+    "ptbxl": {
+        "dataset": "ptbxl", "clip": {"age": (0.0, 90.0)},
+        "modalities": {"signal": {"fields": ["signal"], "encoder": "resnet1d_wang"},
+                       "metadata": _tab(["age", "sex", "height", "weight"])},
+        "description": "PTB-XL superdiagnostic: 12-lead ECG + age/sex/height/weight (no report)",
+    },
+    "ptbxl_with_report": {
+        "dataset": "ptbxl_with_report", "clip": {"age": (0.0, 90.0)}, "label_leak": PTBXL_REPORT_LEAK,
+        "modalities": {"signal": {"fields": ["signal"], "encoder": "resnet1d_wang"},
+                       "metadata": _tab(["age", "sex", "height", "weight"]),
+                       "report": {"fields": ["report"], "encoder": "minilm_l6", "encoder_kwargs": {"freeze": True},
+                                  "freeze": True}},
+        "description": "PTB-XL + the cardiologist's free-text report (MiniLM). LABEL LEAK: the report states the "
+                       "diagnosis; only for studying fusion, never as a benchmark number",
+    },
+    **{f"yaib_{t}_{s}": _yaib(t, s) for t in ("mortality24", "los") for s in ("mimic", "eicu")},
+    "abide": {
+        "dataset": "abide",
+        "modalities": {"graph": {"fields": ["node_features"], "encoder": "gcn"},
+                       "phenotype": _tab(["tabular"])},
+        "description": "ABIDE I autism vs control: ROI-correlation graph + phenotype (age, sex, handedness, IQ, "
+                       "site; no diagnostic instruments)",
+    },
+    "mimic3_demo": {
+        "dataset": "mimic3_demo",
+        "modalities": {"tabular": _tab(["tabular"]),
+                       "text": {"fields": ["ehr_text"], "encoder": "minilm_l6", "encoder_kwargs": {"freeze": True},
+                                "freeze": True}},
+        "description": "MIMIC-III demo in-hospital mortality from the first 24 h: tabular + EHR text (MiniLM)",
+    },
+}
+
+
+def preset_config(name: str, **overrides: Any) -> FusionConfig:
+    """The `FusionConfig` of preset `name`, with `overrides` (any FusionConfig field)."""
+    if name not in PRESETS:
+        raise KeyError(f"no fusion preset {name!r}; presets: {', '.join(PRESETS)}")
+    preset = {k: v for k, v in PRESETS[name].items() if k != "description"}
+    return FusionConfig.model_validate({**preset, **overrides})
+
+
+# ---------------------------------------------------------------- data
+
+
+@dataclass
+class FusionData:
+    """The splits of one dataset for a fusion run, plus what the module is built from."""
+
+    name: str
+    task: Task
+    train: Dataset
+    val: ClimbDataset | None
+    tests: dict[str, tuple[str, Dataset]]  # dataset name -> (split label, dataset)
+    info: dict[str, Any]
+    collate: Any
+
+
+def modality_kind(card: Mapping[str, Any], modality: str, mc: ModalityConfig) -> str:
+    """`tabular` (gathered scalars/vectors), `graph`, or the single field's kind; checks the encoder."""
+    kinds = {n: m["kind"] for n, m in card["fields"].items() if n != "label"}
+    unknown = [f for f in mc.fields if f not in kinds]
+    if unknown:
+        raise ValueError(f"{card['name']}: modality {modality!r} reads unknown field(s) {unknown}; "
+                         f"fields: {sorted(kinds)}")
+    field_kinds = [kinds[f] for f in mc.fields]
+    if all(k in TABULAR_KINDS for k in field_kinds):
+        kind = "tabular"
+    elif len(mc.fields) == 1:
+        kind = "graph" if field_kinds[0] == "node_features" else field_kinds[0]
+    else:
+        raise ValueError(f"{card['name']}: modality {modality!r} mixes fields of kinds {field_kinds}; only scalar/"
+                         "tabular fields can be gathered into one modality")
+    if kind == "graph" and "edge_index" not in kinds.values():
+        raise ValueError(f"{card['name']}: modality {modality!r} reads node features but the dataset has no edges")
+    enc_modality = get_spec(mc.encoder).modality
+    if enc_modality != kind:
+        raise ValueError(f"{card['name']}: modality {modality!r} is {kind} data but encoder {mc.encoder!r} "
+                         f"reads {enc_modality}")
+    return kind
+
+
+def _graph_fields(card: Mapping[str, Any]) -> list[str]:
+    return [n for n, m in card["fields"].items() if m["kind"] in ("edge_index", "edge_weight")]
+
+
+def _edge_fields(card: Mapping[str, Any]) -> dict[str, str]:
+    """edge kind -> field name (`edge_index`, and `edge_weight` when the dataset has one)."""
+    return {card["fields"][n]["kind"]: n for n in _graph_fields(card)}
+
+
+def _loaded_fields(card: Mapping[str, Any], cfg: FusionConfig, kinds: Mapping[str, str]) -> list[str]:
+    fields = [f for mc in cfg.modalities.values() for f in mc.fields]
+    if "graph" in kinds.values():
+        fields += _graph_fields(card)
+    return list(dict.fromkeys(fields))
+
+
+def _raw_rows(name: str, split: str, fields: list[str], indices: Sequence[int] | None) -> list[dict[str, Any]]:
+    ds = load(name, split, fields=fields)
+    return [ds.raw_sample(int(i)) for i in (range(len(ds)) if indices is None else indices)]
+
+
+def _gather(row: Mapping[str, Any], fields: Sequence[str]) -> np.ndarray:
+    return np.concatenate([np.atleast_1d(np.asarray(row[f], dtype=np.float64)).reshape(-1) for f in fields])
+
+
+def _tabular_stats(rows: list[dict[str, Any]], fields: list[str], clip: Mapping[str, tuple[float, float]]
+                   ) -> dict[str, list[float]]:
+    """Per-feature mean/std of a gathered vector over `rows` (NaN ignored; 0/1 where undefined)."""
+    x = np.stack([_gather(r, fields) for r in rows])
+    low, high = _clip_bounds(rows[0], fields, clip)
+    x = np.clip(x, low, high)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean, std = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
+    mean = np.where(np.isfinite(mean), mean, 0.0)
+    std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
+    return {"mean": mean.tolist(), "std": std.tolist(), "low": low.tolist(), "high": high.tolist()}
+
+
+def _clip_bounds(row: Mapping[str, Any], fields: Sequence[str], clip: Mapping[str, tuple[float, float]]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    lows, highs = [], []
+    for f in fields:
+        width = np.atleast_1d(np.asarray(row[f])).size
+        lo, hi = clip.get(f, (-np.inf, np.inf))
+        lows += [lo] * width
+        highs += [hi] * width
+    return np.asarray(lows, float), np.asarray(highs, float)
+
+
+def _transform(card: Mapping[str, Any], train: bool, keep: set[str], stats: dict[str, Any], seed: int
+               ) -> FieldTransforms:
+    """The default per-field transforms (signal, timeseries, graph) for the non-tabular fields only."""
+    full = default_transform(card, train, stats=stats, seed=seed)
+    return FieldTransforms({f: t for f, t in full.per_field.items() if f in keep})
+
+
+def build_fusion_data(cfg: FusionConfig) -> FusionData:
+    """Load train (k-shot when `cfg.shots`), val, test and other-site data for `cfg`."""
+    probe = load(cfg.dataset, "train")
+    card, task = probe.card, probe.task
+    kinds = {m: modality_kind(card, m, mc) for m, mc in cfg.modalities.items()}
+    fields = _loaded_fields(card, cfg, kinds)
+    labels = probe.labels
+    indices = None
+    if cfg.shots is not None:
+        if task == Task.regression:
+            raise ValueError(f"{cfg.dataset}: few-shot subsets need class labels; the task is regression")
+        indices = few_shot_indices(labels, cfg.shots, seed=cfg.seed, task=task)
+        labels = labels[indices]
+    rows = _raw_rows(cfg.dataset, "train", fields, indices)
+    tab_stats = {m: _tabular_stats(rows, cfg.modalities[m].fields, cfg.clip) for m, k in kinds.items() if k == "tabular"}
+    ts_fields = [cfg.modalities[m].fields[0] for m, k in kinds.items() if k == "timeseries"]
+    stats = {f: compute_stats([r[f] for r in rows], "timeseries") for f in ts_fields}
+    stats = {f: {k: np.nan_to_num(np.asarray(v), nan=0.0 if k == "mean" else 1.0).tolist() for k, v in s.items()}
+             for f, s in stats.items()}
+    keep = {f for m, k in kinds.items() if k != "tabular" for f in cfg.modalities[m].fields} | set(_graph_fields(card))
+
+    def split(name: str, part: str, train: bool) -> ClimbDataset:
+        ds_card = load(name, part).card if name != cfg.dataset else card
+        return load(name, part, fields=fields, transform=_transform(ds_card, train, keep, stats, cfg.seed),
+                    seed=cfg.seed)
+
+    train = split(cfg.dataset, "train", True)
+    train_set: Dataset = train if indices is None else Subset(train, indices.tolist())
+    splits = card["splits"]
+    val = split(cfg.dataset, "val", False) if "val" in splits else None
+    tests: dict[str, tuple[str, Dataset]] = {}
+    if "test" in splits:
+        tests[cfg.dataset] = ("test", split(cfg.dataset, "test", False))
+    for other in cfg.test_on:
+        other_splits = load(other, "train").card["splits"]
+        tests[other] = ("all", ConcatDataset([split(other, s, False) for s in other_splits]))
+    example = train[0]
+    info = {
+        "task": task.value, "label_names": probe.label_names,
+        "n_out": len(probe.label_names) if task in (Task.multiclass, Task.multilabel) else 1,
+        "train_labels": np.asarray(labels).tolist(), "tabular_stats": tab_stats,
+        "modalities": {m: {"kind": k, "fields": cfg.modalities[m].fields,
+                           "edges": _edge_fields(card) if k == "graph" else {},
+                           "in_channels": (len(tab_stats[m]["mean"]) if k == "tabular" else
+                                           input_channels("node_features" if k == "graph" else k,
+                                                          example[cfg.modalities[m].fields[0]]))}
+                       for m, k in kinds.items()},
+    }
+    return FusionData(cfg.dataset, task, train_set, val, tests, info, train.collate)
+
+
+# ---------------------------------------------------------------- the module
+
+
+class Standardizer(nn.Module):
+    """Clip, then (x - mean) / std per feature; NaN stays NaN (the encoder masks it)."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float], low: Sequence[float], high: Sequence[float]):
+        super().__init__()
+        for key, value in (("mean", mean), ("std", std), ("low", low), ("high", high)):
+            self.register_buffer(key, torch.tensor(value, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (torch.clamp(x, self.low, self.high) - self.mean) / self.std
+
+
+class FusionModule(L.LightningModule):
+    """One encoder per modality + a fusion strategy + the task loss; validation logs `val/score`."""
+
+    def __init__(self, config: dict[str, Any], info: dict[str, Any]):
+        super().__init__()
+        self.save_hyperparameters()
+        cfg = FusionConfig.model_validate(config)
+        self.cfg, self.info = cfg, info
+        self.kinds = {m: i["kind"] for m, i in info["modalities"].items()}
+        self.encoders = nn.ModuleDict()
+        for m, mc in cfg.modalities.items():
+            enc = create_encoder(mc.encoder, in_channels=info["modalities"][m]["in_channels"],
+                                 pretrained_path=mc.pretrained, **mc.encoder_kwargs)
+            if mc.freeze:
+                enc.requires_grad_(False)
+            self.encoders[m] = enc
+        self.standardizers = nn.ModuleDict({m: Standardizer(**s) for m, s in info["tabular_stats"].items()})
+        dims = {m: int(e.out_dim) for m, e in self.encoders.items()}
+        self.fusion = make_fusion(cfg.strategy, dims, info["n_out"], modality_dropout=cfg.modality_dropout,
+                                  **cfg.fusion_kwargs)
+        self.loss = make_loss(info["task"], train_labels=np.asarray(info["train_labels"]), balance=cfg.balance_loss)
+        self.absent: set[str] = set()  # modalities dropped at test time
+        self._text_cache: dict[tuple[str, str], torch.Tensor] = {}
+        self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def train(self, mode: bool = True) -> FusionModule:
+        super().train(mode)
+        for m, mc in self.cfg.modalities.items():
+            if mc.freeze:
+                self.encoders[m].eval()  # frozen = a fixed feature extractor (no dropout noise)
+        return self
+
+    # ------------------------------------------------------------ forward
+
+    def embed(self, batch: dict[str, Any], m: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, D) embedding of modality `m` and its (B,) presence in the data."""
+        kind, fields, enc = self.kinds[m], self.cfg.modalities[m].fields, self.encoders[m]
+        if kind == "tabular":
+            x = torch.cat([batch[f].float().reshape(len(batch["label"]), -1) for f in fields], dim=1)
+            return enc(self.standardizers[m](x)), torch.isfinite(x).any(dim=1)
+        x = batch[fields[0]]
+        if kind == "text":
+            present = torch.tensor([bool(t.strip()) for t in x], device=self.device)
+            return self._embed_text(m, list(x)), present
+        if kind == "graph":
+            edges = self.info["modalities"][m]["edges"]
+            weight = batch[edges["edge_weight"]].float() if edges.get("edge_weight") else None
+            z = enc(x.float(), batch[edges["edge_index"]], weight, batch["batch"])
+        else:
+            z = enc(x.float())
+        return z, torch.ones(z.shape[0], dtype=torch.bool, device=z.device)
+
+    def _embed_text(self, m: str, texts: list[str]) -> torch.Tensor:
+        enc = self.encoders[m]
+        if not self.cfg.modalities[m].freeze:
+            return enc(texts)
+        missing = [t for t in dict.fromkeys(texts) if (m, t) not in self._text_cache]
+        if missing:  # a frozen encoder in eval mode is a fixed function: embed each text once
+            with torch.no_grad():
+                for t, z in zip(missing, enc(missing)):
+                    self._text_cache[(m, t)] = z.detach()
+        return torch.stack([self._text_cache[(m, t)] for t in texts]).to(self.device)
+
+    def forward(self, batch: dict[str, Any]) -> torch.Tensor:
+        embeddings, present = {}, {}
+        for m in self.encoders:
+            if m not in self.absent:
+                embeddings[m], present[m] = self.embed(batch, m)
+        if not embeddings:
+            raise ValueError(f"every modality is dropped ({sorted(self.absent)})")
+        _no_empty_samples(present)
+        return self.fusion(embeddings, present)
+
+    # ------------------------------------------------------------ training
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        loss = self.loss(self(batch), batch["label"])
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite training loss ({loss.item()}) at step {self.global_step}: lower "
+                                     "the learning rate or check the inputs")
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["label"]))
+        return loss
+
+    def on_train_epoch_start(self) -> None:
+        torch.manual_seed(self.cfg.seed * 100_003 + self.current_epoch)  # modality dropout etc.
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._val.append((batch["label"].cpu(), self.loss.scores(self(batch).float()).cpu()))
+
+    def on_validation_epoch_end(self) -> None:
+        y = torch.cat([v[0] for v in self._val]).numpy()
+        s = torch.cat([v[1] for v in self._val]).numpy()
+        self._val.clear()
+        task = self.info["task"]
+        key = "r2" if task == "regression" else "auroc"
+        value = compute_metrics(task, y, s).get(key, float("nan"))
+        self.log(f"val/{key}", value)
+        self.log("val/score", 0.0 if np.isnan(value) else float(value), prog_bar=True)
+
+    def configure_optimizers(self):
+        params = [p for p in self.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(self.cfg.epochs, 1))
+        return {"optimizer": opt, "lr_scheduler": sched}
+
+
+def _no_empty_samples(present: dict[str, torch.Tensor]) -> None:
+    """A sample with nothing present in its data is fed all its (available) modalities as they are."""
+    stacked = torch.stack(list(present.values()), dim=1)
+    empty = ~stacked.any(dim=1)
+    if empty.any():
+        for m in present:
+            present[m] = present[m] | empty
+
+
+# ---------------------------------------------------------------- runs
+
+
+@dataclass
+class FusionResult:
+    """What one fusion run produced."""
+
+    config: FusionConfig
+    rows: list[ResultRow]
+    predictions: dict[str, dict[str, np.ndarray]]
+    run_dir: Path
+    train_seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def frame(self) -> pd.DataFrame:
+        return fusion_frame(self.rows, self.config)
+
+
+def fusion_frame(rows: Sequence[ResultRow], cfg: FusionConfig) -> pd.DataFrame:
+    """Tidy rows plus the fusion columns: strategy, modalities, setting, init, dropped, label_leak."""
+    frame = to_frame(rows)
+    frame["strategy"] = "unimodal" if len(cfg.modalities) == 1 else cfg.strategy
+    frame["modalities"] = "+".join(cfg.modalities)
+    frame["setting"], frame["init"] = cfg.setting, cfg.init
+    frame["dropped"] = frame["protocol"].str.extract(r"-drop-(\w+)$", expand=False).fillna("")
+    frame["label_leak"] = cfg.label_leak is not None
+    return frame
+
+
+def _train_loader(cfg: FusionConfig, data: FusionData) -> DataLoader:
+    n = len(data.train)
+    return DataLoader(data.train, batch_size=cfg.batch_size, sampler=SeededShardSampler(n, cfg.seed, True),
+                      collate_fn=data.collate, num_workers=cfg.num_workers, drop_last=n > cfg.batch_size,
+                      persistent_workers=cfg.num_workers > 0)
+
+
+def _eval_loader(ds: Dataset, collate: Any, batch_size: int) -> DataLoader:
+    return DataLoader(ds, batch_size=batch_size, shuffle=False, collate_fn=collate)
+
+
+def run_fusion(cfg: FusionConfig, quiet: bool = True) -> FusionResult:
+    """Train `cfg` and test it: all modalities, each one dropped, and on the `test_on` sites."""
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    data = build_fusion_data(cfg)
+    run_dir = cfg.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    module = FusionModule(cfg.model_dump(mode="json"), data.info)
+    ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", save_last=True,
+                           monitor="val/score" if data.val is not None else None, mode="max")
+    trainer = L.Trainer(
+        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision,
+        limit_train_batches=cfg.limit_train_batches, logger=CSVLogger(run_dir, name="logs", version=""),
+        callbacks=[ckpt], enable_progress_bar=not quiet, enable_model_summary=not quiet, log_every_n_steps=5,
+        deterministic="warn" if cfg.accelerator != "cpu" else True, num_sanity_val_steps=0,
+    )
+    val = [_eval_loader(data.val, data.collate, cfg.eval_batch_size)] if data.val is not None else None
+    last = run_dir / "checkpoints" / "last.ckpt"
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")  # frozen encoders, on purpose
+        trainer.fit(module, train_dataloaders=_train_loader(cfg, data), val_dataloaders=val,
+                    ckpt_path=str(last) if last.is_file() else None)
+    seconds = time.perf_counter() - started
+    best = Path(ckpt.best_model_path) if ckpt.best_model_path else last
+    if best.is_file():  # load weights in place: no second construction of (large) encoders
+        module.load_state_dict(torch.load(best, map_location="cpu", weights_only=False)["state_dict"])
+    module.cpu()
+    rows, preds = evaluate_fusion(module, data, cfg)
+    for m, enc in module.encoders.items():
+        save_encoder(enc, run_dir / "encoders" / f"{m}.safetensors")
+    frame = fusion_frame(rows, cfg)
+    frame["train_seconds"] = round(seconds, 2)
+    frame.to_csv(run_dir / "results.csv", index=False)
+    np.savez_compressed(run_dir / "predictions.npz",
+                        **{f"{key}/{k}": v for key, p in preds.items() for k, v in p.items()})
+    return FusionResult(cfg, rows, preds, run_dir, seconds)
+
+
+@torch.no_grad()
+def predict_fusion(model: FusionModule, ds: Dataset, collate: Any, absent: Sequence[str] = (),
+                   batch_size: int = 64) -> dict[str, np.ndarray]:
+    """Labels, scores and patient ids of `ds` with the modalities in `absent` dropped."""
+    model.eval()
+    model.absent = set(absent)
+    ys, ss, pids = [], [], []
+    try:
+        for batch in _eval_loader(ds, collate, batch_size):
+            ss.append(model.loss.scores(model(batch).float()).cpu().numpy())
+            ys.append(batch["label"].cpu().numpy())
+            pids.extend(batch["patient_id"])
+    finally:
+        model.absent = set()
+    return {"y": np.concatenate(ys), "score": np.concatenate(ss), "patient_id": np.asarray(pids)}
+
+
+def evaluate_fusion(model: FusionModule, data: FusionData, cfg: FusionConfig
+                    ) -> tuple[list[ResultRow], dict[str, dict[str, np.ndarray]]]:
+    """Patient-level bootstrap CIs on every test set, with all modalities and each one dropped."""
+    drops: list[tuple[str, ...]] = [()]
+    if cfg.evaluate_missing and len(cfg.modalities) > 1:
+        drops += [(m,) for m in cfg.modalities]
+    rows: list[ResultRow] = []
+    preds = {}
+    for name, (split, ds) in data.tests.items():
+        for absent in drops:
+            p = predict_fusion(model, ds, data.collate, absent, cfg.eval_batch_size)
+            label = cfg.label + "".join(f"-drop-{m}" for m in absent)
+            preds[f"{name}/{label}"] = p
+            cis = bootstrap_metrics(data.task.value, p["y"], p["score"], groups=p["patient_id"],
+                                    n_boot=cfg.n_boot, seed=cfg.seed)
+            rows += result_rows(cis, dataset=name, split=split, protocol=label, encoder=cfg.encoders,
+                                seed=cfg.seed, notes=[cfg.label_leak] if cfg.label_leak else [])
+    return rows, preds
+
+
+# ---------------------------------------------------------------- the CLIMB fusion protocol
+
+
+def unimodal_config(base: FusionConfig, modality: str, **update: Any) -> FusionConfig:
+    """`base` restricted to one modality (a linear head on its embedding)."""
+    if modality not in base.modalities:
+        raise KeyError(f"no modality {modality!r}; modalities: {list(base.modalities)}")
+    return base.model_copy(update={"modalities": {modality: base.modalities[modality]},
+                                   "strategy": "late_average", "modality_dropout": 0.0, "protocol": None, **update})
+
+
+def _with_pretrained(base: FusionConfig, paths: Mapping[str, Path | None]) -> dict[str, ModalityConfig]:
+    unknown = sorted(set(paths) - set(base.modalities))
+    if unknown:
+        raise KeyError(f"pretrained checkpoints for unknown modalities {unknown}; modalities: {list(base.modalities)}")
+    for m, p in paths.items():
+        if p is not None and not Path(p).is_file():
+            raise FileNotFoundError(f"pretrained encoder for {m!r}: {p} is not a file")
+    return {m: mc.model_copy(update={"pretrained": paths.get(m)}) for m, mc in base.modalities.items()}
+
+
+def fusion_protocol(dataset: str | FusionConfig, *, strategies: Sequence[str] = FUSION_STRATEGIES,
+                    shots: Sequence[int | None] = (None, 8), pretrained: Mapping[str, Path | None] | None = None,
+                    unimodal: bool = True, seeds: Sequence[int] = (0,), out_dir: Path | None = None,
+                    quiet: bool = True, **overrides: Any) -> pd.DataFrame:
+    """The CLIMB fusion protocol on one preset (or config): a tidy table, also written to out_dir/results.csv.
+
+    For each seed x data budget (full data, k-shot) x initialisation (scratch; pretrained
+    when `pretrained` maps modalities to local single-modality encoder checkpoints):
+    unimodal baselines (each modality alone) and every fusion strategy, each fused model
+    also tested with each modality dropped. Few-shot is skipped for regression tasks.
+    """
+    if out_dir is not None:
+        overrides["out_dir"] = Path(out_dir)
+    base = preset_config(dataset, **overrides) if isinstance(dataset, str) \
+        else dataset.model_copy(update=overrides)
+    unknown = [s for s in strategies if s not in FUSION_STRATEGIES]
+    if unknown:
+        raise ValueError(f"unknown fusion strategies {unknown}; known: {', '.join(FUSION_STRATEGIES)}")
+    regression = load(base.dataset, "train").task == Task.regression
+    inits = {"scratch": base.modalities}
+    if pretrained:
+        inits["pretrained"] = _with_pretrained(base, pretrained)
+    frames = []
+    for seed in seeds:
+        for k in shots:
+            if k is not None and regression:
+                warnings.warn(f"{base.dataset}: regression task, {k}-shot setting skipped", stacklevel=2)
+                continue
+            for init, modalities in inits.items():
+                cfg = base.model_copy(update={"seed": seed, "shots": k, "modalities": modalities, "protocol": None})
+                for cfg_run in _protocol_runs(cfg, strategies, unimodal, init):
+                    frames.append(run_fusion(cfg_run, quiet=quiet).frame())
+    table = pd.concat(frames, ignore_index=True)
+    base.out_dir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(base.out_dir / "results.csv", index=False)
+    return table
+
+
+def _protocol_runs(cfg: FusionConfig, strategies: Sequence[str], unimodal: bool, init: str) -> list[FusionConfig]:
+    runs = []
+    if unimodal:
+        for m, mc in cfg.modalities.items():
+            if init == "pretrained" and mc.pretrained is None:
+                continue  # no checkpoint for this modality: its scratch baseline already exists
+            runs.append(unimodal_config(cfg, m))
+    runs += [cfg.model_copy(update={"strategy": s}) for s in strategies]
+    return runs
+
+
+__all__ = [
+    "FusionConfig", "FusionData", "FusionModule", "FusionResult", "ModalityConfig", "PRESETS", "PTBXL_REPORT_LEAK",
+    "build_fusion_data", "evaluate_fusion", "fusion_frame", "fusion_protocol", "modality_kind", "predict_fusion",
+    "preset_config", "run_fusion", "unimodal_config",
+]
