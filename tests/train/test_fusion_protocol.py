@@ -17,7 +17,8 @@ from climb.train.fusion import (PRESETS, PTBXL_REPORT_LEAK, FusionConfig, build_
 FAST = dict(epochs=1, batch_size=8, limit_train_batches=2, n_boot=10)
 TINY_ENCODERS = {"mlp": {"hidden": [16]}, "resnet1d_wang": {"width": 8}, "ehr_gru": {"hidden": 16, "layers": 1},
                  "gcn": {"hidden": 16, "layers": 1}}
-DATASETS = {"ptbxl": "ptbxl", "ptbxl_with_report": "ptbxl", "yaib_mortality24_eicu": "yaib_demo", "yaib_mortality24_mimic": "yaib_demo",
+DATASETS = {"ptbxl": "ptbxl", "ptbxl_with_report": "ptbxl", "yaib_mortality24_eicu": "yaib_demo",
+            "yaib_mortality24_mimic": "yaib_demo", "yaib_los_eicu": "yaib_demo", "yaib_los_mimic": "yaib_demo",
             "abide": "abide", "mimic3_demo": "mimic3_demo"}
 
 
@@ -66,7 +67,8 @@ def _check_rows(frame: pd.DataFrame, dataset: str, split: str, label: str, modal
     assert (rows.split == split).all() and (rows.n == n).all()
     assert rows.value.notna().all()
     lo, hi = (0.0, 1.0) if metric == "auroc" else (0.0, np.inf)
-    assert ((lo <= rows.ci_low) & (rows.ci_low <= rows.value) & (rows.value <= rows.ci_high) & (rows.ci_high <= hi)).all()
+    ordered = (lo <= rows.ci_low) & (rows.ci_low <= rows.value) & (rows.value <= rows.ci_high) & (rows.ci_high <= hi)
+    assert ordered.all()
 
 
 def test_ptbxl_signal_and_metadata(prepared: Path, tmp_path: Path) -> None:
@@ -100,6 +102,17 @@ def test_yaib_cross_site_train_eicu_test_mimic(prepared: Path, tmp_path: Path) -
     label = "fusion-cross_attention-full-scratch"
     _check_rows(frame, "yaib_mortality24_eicu", "test", label, ["timeseries", "static"], n=273)
     _check_rows(frame, "yaib_mortality24_mimic", "all", label, ["timeseries", "static"], n=99)  # whole other site
+
+
+def test_yaib_los_is_regression_cross_site_without_few_shot(prepared: Path, tmp_path: Path) -> None:
+    base = tiny(preset_config("yaib_los_eicu", **FAST))
+    with pytest.warns(UserWarning, match="regression task, 8-shot setting skipped"):
+        table = fusion_protocol(base, strategies=["early_concat"], shots=[None, 8], unimodal=False,
+                                out_dir=tmp_path)
+    label = "fusion-early_concat-full-scratch"
+    _check_rows(table, "yaib_los_eicu", "test", label, ["timeseries", "static"], n=319, metric="mae")
+    _check_rows(table, "yaib_los_mimic", "all", label, ["timeseries", "static"], n=113, metric="mae")
+    assert {"mae", "rmse", "r2"} <= set(table.metric) and "auroc" not in set(table.metric)
 
 
 def test_abide_graph_and_phenotype(prepared: Path, tmp_path: Path) -> None:

@@ -160,7 +160,8 @@ class Fusion(nn.Module):
         valid = present.unsqueeze(1).expand(batch, x.shape[1])
         if token_mask is not None:
             if token_mask.shape != x.shape[:2]:
-                raise ValueError(f"fusion: token mask of {m!r} must be {tuple(x.shape[:2])}, got {tuple(token_mask.shape)}")
+                raise ValueError(f"fusion: token mask of {m!r} must be {tuple(x.shape[:2])}, "
+                                 f"got {tuple(token_mask.shape)}")
             valid = valid & token_mask.bool()
         x = torch.where(valid.unsqueeze(-1), x, torch.zeros_like(x))  # absent inputs never reach arithmetic
         return x, valid

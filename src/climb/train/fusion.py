@@ -94,6 +94,8 @@ class FusionConfig(BaseModel):
     limit_train_batches: int | float = 1.0
     accelerator: str = "cpu"
     devices: int | str = 1
+    strategy_name: str = "auto"  # Lightning's distributed strategy ("strategy" is the fusion strategy)
+    num_nodes: int = 1
     precision: str = "32-true"
     n_boot: int = Field(200, ge=0)
     out_dir: Path = Path("runs/fusion")
@@ -308,7 +310,8 @@ def build_fusion_data(cfg: FusionConfig) -> FusionData:
         indices = few_shot_indices(labels, cfg.shots, seed=cfg.seed, task=task)
         labels = labels[indices]
     rows = _raw_rows(cfg.dataset, "train", fields, indices)
-    tab_stats = {m: _tabular_stats(rows, cfg.modalities[m].fields, cfg.clip) for m, k in kinds.items() if k == "tabular"}
+    tab_stats = {m: _tabular_stats(rows, cfg.modalities[m].fields, cfg.clip)
+                 for m, k in kinds.items() if k == "tabular"}
     ts_fields = [cfg.modalities[m].fields[0] for m, k in kinds.items() if k == "timeseries"]
     stats = {f: compute_stats([r[f] for r in rows], "timeseries") for f in ts_fields}
     stats = {f: {k: np.nan_to_num(np.asarray(v), nan=0.0 if k == "mean" else 1.0).tolist() for k, v in s.items()}
@@ -504,11 +507,24 @@ def fusion_frame(rows: Sequence[ResultRow], cfg: FusionConfig) -> pd.DataFrame:
     return frame
 
 
-def _train_loader(cfg: FusionConfig, data: FusionData) -> DataLoader:
-    n = len(data.train)
-    return DataLoader(data.train, batch_size=cfg.batch_size, sampler=SeededShardSampler(n, cfg.seed, True),
-                      collate_fn=data.collate, num_workers=cfg.num_workers, drop_last=n > cfg.batch_size,
-                      persistent_workers=cfg.num_workers > 0)
+class FusionDataModule(L.LightningDataModule):
+    """Loaders built once the trainer knows this process's rank and the world size."""
+
+    def __init__(self, cfg: FusionConfig, data: FusionData):
+        super().__init__()
+        self.cfg, self.data = cfg, data
+
+    def train_dataloader(self) -> DataLoader:
+        cfg, n, world = self.cfg, len(self.data.train), self.trainer.world_size
+        sampler = SeededShardSampler(n, cfg.seed, True, self.trainer.global_rank, world)
+        return DataLoader(self.data.train, batch_size=cfg.batch_size, sampler=sampler, collate_fn=self.data.collate,
+                          num_workers=cfg.num_workers, drop_last=n // world > cfg.batch_size,
+                          persistent_workers=cfg.num_workers > 0)
+
+    def val_dataloader(self) -> list[DataLoader]:
+        # every rank validates on the full split: AUROC needs all samples
+        val = self.data.val
+        return [_eval_loader(val, self.data.collate, self.cfg.eval_batch_size)] if val is not None else []
 
 
 def _eval_loader(ds: Dataset, collate: Any, batch_size: int) -> DataLoader:
@@ -528,22 +544,24 @@ def run_fusion(cfg: FusionConfig, quiet: bool = True) -> FusionResult:
     trainer = L.Trainer(
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision,
         limit_train_batches=cfg.limit_train_batches, logger=CSVLogger(run_dir, name="logs", version=""),
+        strategy=cfg.strategy_name, num_nodes=cfg.num_nodes, use_distributed_sampler=False,
         callbacks=[ckpt], enable_progress_bar=not quiet, enable_model_summary=not quiet, log_every_n_steps=5,
         deterministic="warn" if cfg.accelerator != "cpu" else True, num_sanity_val_steps=0,
     )
-    val = [_eval_loader(data.val, data.collate, cfg.eval_batch_size)] if data.val is not None else None
     last = run_dir / "checkpoints" / "last.ckpt"
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")  # frozen encoders, on purpose
-        trainer.fit(module, train_dataloaders=_train_loader(cfg, data), val_dataloaders=val,
-                    ckpt_path=str(last) if last.is_file() else None)
+        trainer.fit(module, datamodule=FusionDataModule(cfg, data), ckpt_path=str(last) if last.is_file() else None)
     seconds = time.perf_counter() - started
+    if not trainer.is_global_zero:
+        return FusionResult(cfg, [], {}, run_dir, seconds)
     best = Path(ckpt.best_model_path) if ckpt.best_model_path else last
     if best.is_file():  # load weights in place: no second construction of (large) encoders
         module.load_state_dict(torch.load(best, map_location="cpu", weights_only=False)["state_dict"])
-    module.cpu()
+    module.to(_eval_device(cfg))
     rows, preds = evaluate_fusion(module, data, cfg)
+    module.cpu()
     for m, enc in module.encoders.items():
         save_encoder(enc, run_dir / "encoders" / f"{m}.safetensors")
     frame = fusion_frame(rows, cfg)
@@ -552,6 +570,16 @@ def run_fusion(cfg: FusionConfig, quiet: bool = True) -> FusionResult:
     np.savez_compressed(run_dir / "predictions.npz",
                         **{f"{key}/{k}": v for key, p in preds.items() for k, v in p.items()})
     return FusionResult(cfg, rows, preds, run_dir, seconds)
+
+
+def _eval_device(cfg: FusionConfig) -> torch.device:
+    if cfg.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
 @torch.no_grad()
@@ -563,7 +591,7 @@ def predict_fusion(model: FusionModule, ds: Dataset, collate: Any, absent: Seque
     ys, ss, pids = [], [], []
     try:
         for batch in _eval_loader(ds, collate, batch_size):
-            ss.append(model.loss.scores(model(batch).float()).cpu().numpy())
+            ss.append(model.loss.scores(model(_to_device(batch, model.device)).float()).cpu().numpy())
             ys.append(batch["label"].cpu().numpy())
             pids.extend(batch["patient_id"])
     finally:
