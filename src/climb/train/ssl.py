@@ -35,10 +35,11 @@ the registry can be pretrained without changes):
   `train/target_std`), so collapse is visible as these falling towards 0. The saved
   encoder is the target (EMA) encoder, as in I-JEPA.
 
-Every run writes to `cfg.run_dir`: `config.yaml`, CSV logs (`logs/metrics.csv`),
-`checkpoints/last.ckpt` (re-running resumes from it) and `encoder.safetensors`
-(`save_encoder`), which `TrainConfig(pretrained=...)` and `create_encoder(...,
-pretrained_path=...)` load.
+Every run writes to `cfg.run_dir`: `config.yaml`, CSV logs (`logs/metrics.csv`, kept
+across resumes), `checkpoints/last.ckpt` (re-running the same config resumes from it)
+and `encoder.safetensors` (`save_encoder`), which `TrainConfig(pretrained=...)` and
+`create_encoder(..., pretrained_path=...)` load. Only the encoder is kept: the MAE
+decoder and the JEPA predictor are discarded.
 """
 
 from __future__ import annotations
@@ -530,6 +531,27 @@ class _Throughput(Callback):
 # ---------------------------------------------------------------- entry point
 
 
+def _stash_log(log_dir: Path) -> None:
+    """Keep an earlier attempt's metrics.csv (Lightning's CSV logger deletes it on a resumed run)."""
+    current = log_dir / "metrics.csv"
+    if current.is_file():
+        current.rename(log_dir / f"metrics-part{len(list(log_dir.glob('metrics-part*.csv'))):03d}.csv")
+
+
+def _merge_logs(log_dir: Path) -> None:
+    """metrics.csv = the earlier attempts' rows followed by this attempt's."""
+    import pandas as pd
+
+    parts = sorted(log_dir.glob("metrics-part*.csv"))
+    current = log_dir / "metrics.csv"
+    if not parts:
+        return
+    frames = [pd.read_csv(p) for p in parts] + ([pd.read_csv(current)] if current.is_file() else [])
+    pd.concat(frames, ignore_index=True).to_csv(current, index=False)
+    for part in parts:
+        part.unlink()
+
+
 def pretrain(cfg: SSLConfig, callbacks: Sequence[Callback] = (), quiet: bool = True) -> SSLResult:
     """Pretrain `cfg.encoder` on the pooled inputs of `cfg.datasets`; write `encoder.safetensors`."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -550,9 +572,13 @@ def pretrain(cfg: SSLConfig, callbacks: Sequence[Callback] = (), quiet: bool = T
         deterministic="warn" if cfg.accelerator != "cpu" else True,
     )
     last = run_dir / "checkpoints" / "last.ckpt"
+    if trainer.is_global_zero:
+        _stash_log(run_dir / "logs")
     started = time.perf_counter()
     trainer.fit(module, datamodule=PretrainDataModule(cfg, data), ckpt_path=str(last) if last.is_file() else None)
     seconds = time.perf_counter() - started
+    if trainer.is_global_zero:
+        _merge_logs(run_dir / "logs")
     loss = trainer.callback_metrics.get("train/loss_epoch", trainer.callback_metrics.get("train/loss"))
     final = float(loss) if loss is not None else float("nan")
     path = save_encoder(module.pretrained_encoder(), run_dir / "encoder.safetensors") \
