@@ -75,6 +75,8 @@ def register(app: typer.Typer) -> None:
         raw: Optional[Path] = typer.Option(None, "--raw", help="Raw files in the official layout."),
         mirror: Optional[str] = typer.Option(
             None, "--mirror", help="Directory or URL standing in for the official host (downloads first)."),
+        trust_mirror: bool = typer.Option(
+            False, "--trust-mirror", help="Verify against the mirror's MANIFEST.sha256 (a modified subset)."),
         force: bool = typer.Option(False, "--force", help="Rebuild even if an up-to-date build exists."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
         param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="Builder parameter key=value."),
@@ -92,7 +94,7 @@ def register(app: typer.Typer) -> None:
             return
         if name is None:
             raise _fail("give a builder NAME (see `climb prepare --list`)", EXIT_USAGE)
-        ds = _run_prepare(name, raw, mirror, force, quiet, param or [])
+        ds = _run_prepare(name, raw, mirror, force, quiet, param or [], trust_mirror)
         console.print(summary_table(ds.card))
         typer.echo("\n".join(["fields:", *_field_lines(ds.card)]))
         typer.echo(f"splits: {ds.card['split_policy']}")
@@ -100,7 +102,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _run_prepare(name: str, raw: Path | None, mirror: str | None, force: bool, quiet: bool,
-                 param_items: list[str]) -> Any:
+                 param_items: list[str], trust_mirror: bool = False) -> Any:
+    from climb.acquire.errors import AcquireError
     from climb.prepare import LeakageError, PrepareError, create_builder, prepare
 
     try:  # usage errors first: unknown name, unknown or bad parameter
@@ -111,8 +114,9 @@ def _run_prepare(name: str, raw: Path | None, mirror: str | None, force: bool, q
     except (TypeError, ValueError) as e:
         raise _fail(str(e), EXIT_USAGE) from None
     try:
-        return prepare(name, raw=raw, mirror=mirror, force=force, quiet=quiet, **params)
-    except (PrepareError, LeakageError) as e:
+        return prepare(name, raw=raw, mirror=mirror, force=force, quiet=quiet, trust_mirror=trust_mirror,
+                       **params)
+    except (PrepareError, LeakageError, AcquireError) as e:
         raise _fail(str(e), EXIT_DATA) from None
     except ImportError as e:
         raise _fail(f"mirror download is not available ({e})", EXIT_DATA) from None

@@ -28,20 +28,22 @@ def prepare(
     mirror: str | None = None,
     force: bool = False,
     quiet: bool = True,
+    trust_mirror: bool = False,
     **params: Any,
 ) -> PreparedDataset:
     """Prepare dataset `name` (a registered builder) and return it.
 
     Raw files come from `raw` (a directory in the official layout), else from climb's raw
     cache (`climb download`); with `mirror`, missing raw files are first downloaded and
-    verified from that mirror. Re-running with unchanged sources and builder is a no-op.
+    verified from that mirror (`trust_mirror`: against the mirror's own MANIFEST.sha256, for
+    mirrors that hold a modified subset of the official files). Re-running with unchanged sources and builder is a no-op.
     """
     builder = create_builder(name, **params)
-    raw_path = Path(raw) if raw is not None else raw_dir(builder.catalog_id)
+    raw_path = Path(raw) if raw is not None else (builder.default_raw() or raw_dir(builder.catalog_id))
     if raw is None and mirror is not None:
         from climb.acquire import download
 
-        download(builder.catalog_id, mirror=mirror, quiet=quiet)
+        download(builder.catalog_id, mirror=mirror, quiet=quiet, trust_mirror=trust_mirror)
     if not raw_path.is_dir():
         raise PrepareError(raw_path, f"no raw data for {builder.catalog_id!r}: run "
                            f"`climb download {builder.catalog_id}` (or pass --raw DIR / --mirror)")

@@ -82,6 +82,13 @@ class Builder(ABC):
         label = sample["label"]
         return tuple(label.tolist()) if hasattr(label, "tolist") and getattr(label, "ndim", 0) else label
 
+    def default_raw(self) -> Path | None:
+        """Where the raw files live when the user names none (None: climb's download cache).
+
+        Datasets that ship inside an installed package (the offline demo) point there.
+        """
+        return None
+
     def num_samples_hint(self, raw: Path) -> int | None:
         """An estimate of the number of samples, for the progress bar."""
         return None
