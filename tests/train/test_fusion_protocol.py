@@ -144,6 +144,24 @@ def test_protocol_unimodal_fusion_fewshot_pretrained_and_drops(prepared: Path, t
     assert (pd.read_csv(tmp_path / "protocol" / "results.csv").shape == table.shape)
 
 
+def test_module_loads_pretrained_encoders_and_keeps_frozen_ones_in_eval(prepared: Path, tmp_path: Path) -> None:
+    from climb.train.fusion import FusionModule
+
+    torch.manual_seed(1)
+    saved = create_encoder("gcn", in_channels=116, hidden=16, layers=1)
+    path = save_encoder(saved, tmp_path / "gcn.safetensors")
+    cfg = tiny(preset_config("abide"))
+    cfg.modalities["graph"].pretrained = path
+    cfg.modalities["phenotype"].freeze = True
+    module = FusionModule(cfg.model_dump(mode="json"), build_fusion_data(cfg).info)
+    for key, value in saved.state_dict().items():
+        torch.testing.assert_close(module.encoders["graph"].state_dict()[key], value)
+    module.train()
+    assert module.encoders["graph"].training and not module.encoders["phenotype"].training
+    assert not any(p.requires_grad for p in module.encoders["phenotype"].parameters())
+    assert cfg.init == "pretrained" and cfg.label == "fusion-early_concat-full-pretrained"
+
+
 def test_few_shot_trains_on_k_per_class(prepared: Path) -> None:
     data = build_fusion_data(preset_config("abide", shots=8))
     assert len(data.train) == 16

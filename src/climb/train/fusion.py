@@ -14,6 +14,8 @@ modality dropped (`drop-<modality>`); presets with `test_on` also test on anothe
 Protocol labels: `unimodal-<modality>-<full|8shot>-<init>`, `fusion-<strategy>-<full|8shot>-<init>`,
 and `...-drop-<modality>` for the missing-modality evaluation (init: scratch / pretrained).
 
+Registry encoders give one pooled embedding per modality, so `cross_attention` attends
+over modality tokens here (`models.fusion` itself also takes token sequences).
 Statistics for standardisation come from the samples trained on (the k-shot subset in
 few-shot runs) and are reused unchanged on validation, test and other-site data.
 """
@@ -168,8 +170,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "dataset": "ptbxl_with_report", "clip": {"age": (0.0, 90.0)}, "label_leak": PTBXL_REPORT_LEAK,
         "modalities": {"signal": {"fields": ["signal"], "encoder": "resnet1d_wang"},
                        "metadata": _tab(["age", "sex", "height", "weight"]),
-                       "report": {"fields": ["report"], "encoder": "minilm_l6", "encoder_kwargs": {"freeze": True},
-                                  "freeze": True}},
+                       "report": {"fields": ["report"], "encoder": "minilm_l6", "freeze": True}},
         "description": "PTB-XL + the cardiologist's free-text report (MiniLM). LABEL LEAK: the report states the "
                        "diagnosis; only for studying fusion, never as a benchmark number",
     },
@@ -184,8 +185,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "mimic3_demo": {
         "dataset": "mimic3_demo",
         "modalities": {"tabular": _tab(["tabular"]),
-                       "text": {"fields": ["ehr_text"], "encoder": "minilm_l6", "encoder_kwargs": {"freeze": True},
-                                "freeze": True}},
+                       "text": {"fields": ["ehr_text"], "encoder": "minilm_l6", "freeze": True}},
         "description": "MIMIC-III demo in-hospital mortality from the first 24 h: tabular + EHR text (MiniLM)",
     },
 }
@@ -377,7 +377,7 @@ class FusionModule(L.LightningModule):
             enc = create_encoder(mc.encoder, in_channels=info["modalities"][m]["in_channels"],
                                  pretrained_path=mc.pretrained, **mc.encoder_kwargs)
             if mc.freeze:
-                enc.requires_grad_(False)
+                enc.requires_grad_(False).eval()
             self.encoders[m] = enc
         self.standardizers = nn.ModuleDict({m: Standardizer(**s) for m, s in info["tabular_stats"].items()})
         dims = {m: int(e.out_dim) for m, e in self.encoders.items()}
