@@ -59,7 +59,9 @@ def _summary(frame) -> None:
     rows = frame[frame.metric == metric]
     table = Table(title=f"test {metric} (95% patient-level bootstrap CI)")
     for col in ("dataset", "split", "protocol", metric):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
+    if frame.label_leak.any():
+        table.caption = "LABEL LEAK: rows of this table read the answer (see the notes column of results.csv)"
     for r in rows.itertuples():
         table.add_row(r.dataset, r.split, r.protocol, f"{r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]")
     Console().print(table)
@@ -91,11 +93,17 @@ def register(app: typer.Typer) -> None:
         """Unimodal baselines, fusion strategies, full/k-shot, scratch/pretrained, missing modalities."""
         from rich.console import Console
 
+        from climb.models import EncoderError
+        from climb.prepare import PrepareError
         from climb.train.fusion import PRESETS, fusion_protocol, preset_config
 
         if preset is None:
             _print_presets()
             return
+        if not verbose:
+            import logging
+
+            logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
         if preset not in PRESETS:
             raise typer.BadParameter(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}", param_hint="PRESET")
         settings = ([None] if full else []) + list(shots if shots is not None else [8])
@@ -111,7 +119,7 @@ def register(app: typer.Typer) -> None:
             frame = fusion_protocol(cfg, strategies=_strategies(strategies) or list(_all_strategies()),
                                     shots=settings, pretrained=_pretrained(pretrained) or None, unimodal=unimodal,
                                     seeds=seeds or [0], quiet=not verbose)
-        except (ValueError, KeyError, FileNotFoundError) as exc:
+        except (ValueError, KeyError, FileNotFoundError, EncoderError, PrepareError) as exc:
             Console(stderr=True).print(f"[red]error:[/] {exc}")
             raise typer.Exit(1) from None
         _summary(frame)
