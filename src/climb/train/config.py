@@ -1,0 +1,67 @@
+"""Training configuration: one pydantic model, loadable from YAML, shared by every protocol."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class TrainConfig(BaseModel):
+    """What to train, on what, and how. Scale-out is configuration (accelerator/devices/strategy)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    datasets: list[str] = Field(min_length=1)  # prepared dataset names; >1 = multitask
+    encoder: str
+    encoder_kwargs: dict[str, Any] = {}
+    input_field: str | None = None  # default: the first field whose kind the encoder reads
+    pretrained: Path | None = None  # local encoder checkpoint (climb or timm weights)
+    freeze_encoder: bool = False  # linear probe
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    seed: int = 0
+    num_workers: int = Field(0, ge=0)
+    transform: str | None = "default"
+    balance_loss: bool = True  # class-imbalance weights from train counts
+    # multitask
+    sampling: Literal["proportional", "temperature", "round_robin"] = "proportional"
+    temperature: float = Field(2.0, gt=0)
+    # data budget: k examples per class (few-shot) drawn from the train split, nested by seed
+    shots: int | None = Field(None, ge=1)
+    limit_train_batches: int | float = 1.0
+    # scale-out, passed to Lightning
+    accelerator: str = "cpu"
+    devices: int | str = 1
+    strategy: str = "auto"
+    precision: str = "32-true"  # e.g. "bf16-mixed" on GPUs
+    num_nodes: int = 1
+    # evaluation
+    n_boot: int = Field(200, ge=0)
+    out_dir: Path = Path("runs/train")
+    run_name: str | None = None
+
+    @field_validator("precision")
+    @classmethod
+    def _precision(cls, v: str) -> str:
+        allowed = {"32-true", "32", "16-mixed", "bf16-mixed", "bf16-true", "64-true"}
+        if v not in allowed:
+            raise ValueError(f"precision must be one of {sorted(allowed)}")
+        return v
+
+    @property
+    def name(self) -> str:
+        return self.run_name or f"{'+'.join(self.datasets)}__{self.encoder}__seed{self.seed}"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.out_dir / self.name
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: Any) -> "TrainConfig":
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+        return cls.model_validate({**raw, **overrides})

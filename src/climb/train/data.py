@@ -1,0 +1,156 @@
+"""Datasets and loaders for training: one `TaskData` per prepared dataset, seeded shardable samplers.
+
+Samplers are seeded per epoch (`set_epoch`) and shard themselves across DDP ranks, so
+a run is reproducible, resumable at epoch boundaries, and identical in what it sees
+whether it runs on one process or several.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset
+
+from climb.catalog.schema import Task
+from climb.load import ClimbDataset, MultiTaskBatchSampler, MultiTaskDataset, few_shot_indices, load
+
+# encoder modality -> the field kind it reads
+MODALITY_FIELD_KIND = {"graph": "node_features"}
+CLASSIFICATION = (Task.binary, Task.multiclass, Task.multilabel)
+
+
+@dataclass
+class TaskData:
+    """One dataset as a training task: its splits, field, label space and train label stats."""
+
+    name: str
+    task: Task
+    label_names: list[str]
+    field: str
+    kind: str
+    train: Dataset
+    val: ClimbDataset | None
+    test: ClimbDataset | None
+    train_labels: np.ndarray
+
+    @property
+    def n_out(self) -> int:
+        if self.task == Task.binary:
+            return 1
+        if self.task == Task.regression:
+            return 1
+        return len(self.label_names)
+
+    def collate(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        return self.val.collate(batch) if self.val is not None else _base(self.train).collate(batch)
+
+
+def _base(ds: Dataset) -> ClimbDataset:
+    return ds.dataset if isinstance(ds, Subset) else ds  # type: ignore[return-value]
+
+
+def pick_field(card: dict[str, Any], modality: str, requested: str | None) -> tuple[str, str]:
+    """The (field, kind) an encoder of `modality` reads from a prepared dataset's card."""
+    fields = {k: v["kind"] for k, v in card["fields"].items() if k != "label"}
+    if requested is not None:
+        if requested not in fields:
+            raise ValueError(f"{card['name']}: no field {requested!r}; fields: {sorted(fields)}")
+        return requested, fields[requested]
+    wanted = MODALITY_FIELD_KIND.get(modality, modality)
+    for name, kind in fields.items():
+        if kind == wanted:
+            return name, kind
+    raise ValueError(f"{card['name']}: no {wanted!r} field for a {modality} encoder; fields: {fields}")
+
+
+def build_task(name: str, modality: str, *, input_field: str | None, transform: str | None,
+               shots: int | None, seed: int) -> TaskData:
+    """Load the splits of prepared dataset `name` for an encoder of `modality`."""
+    train = load(name, "train", transform=transform, seed=seed)
+    field, kind = pick_field(train.card, modality, input_field)
+    keep = [field, *(f for f, m in train.card["fields"].items() if m["kind"] in ("edge_index", "edge_weight"))]
+    keep = [f for f in keep if f in train.card["fields"]] if kind == "node_features" else [field]
+    train = load(name, "train", transform=transform, fields=keep, seed=seed)
+    splits = train.card["splits"]
+    val = load(name, "val", transform=transform, fields=keep, seed=seed) if "val" in splits else None
+    test = load(name, "test", transform=transform, fields=keep, seed=seed) if "test" in splits else None
+    labels = train.labels
+    subset: Dataset = train
+    if shots is not None:
+        idx = few_shot_indices(labels, shots, seed=seed, task=train.task)
+        subset, labels = Subset(train, idx.tolist()), labels[idx]
+    return TaskData(name, train.task, train.label_names, field, kind, subset, val, test, labels)
+
+
+class SeededShardSampler(Sampler[int]):
+    """A per-epoch seeded permutation (or identity), padded and split across ranks."""
+
+    def __init__(self, n: int, seed: int, shuffle: bool = True, rank: int = 0, world: int = 1):
+        self.n, self.seed, self.shuffle, self.rank, self.world = n, seed, shuffle, rank, world
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-self.n // self.world)
+
+    def __iter__(self) -> Iterator[int]:
+        order = (np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
+                 if self.shuffle else np.arange(self.n))
+        order = np.resize(order, len(self) * self.world)  # pad by wrapping so ranks are equal
+        return iter(order[self.rank::self.world].tolist())
+
+
+class ShardedBatchSampler(Sampler[list[int]]):
+    """Every `world`-th batch of a batch sampler, for rank `rank` (equal counts per rank)."""
+
+    def __init__(self, inner: MultiTaskBatchSampler, rank: int = 0, world: int = 1):
+        self.inner, self.rank, self.world = inner, rank, world
+
+    def set_epoch(self, epoch: int) -> None:
+        self.inner.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.inner) // self.world
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for i, batch in enumerate(self.inner):
+            if i >= len(self) * self.world:
+                return
+            if i % self.world == self.rank:
+                yield batch
+
+
+def train_loader(tasks: Sequence[TaskData], batch_size: int, seed: int, *, sampling: str,
+                 temperature: float, num_workers: int, rank: int = 0, world: int = 1) -> DataLoader:
+    """One task: a seeded shuffled loader; several: single-task batches mixed by `sampling`."""
+    if len(tasks) == 1:
+        t = tasks[0]
+        sampler = SeededShardSampler(len(t.train), seed, True, rank, world)
+        return DataLoader(t.train, batch_size=batch_size, sampler=sampler, collate_fn=t.collate,
+                          num_workers=num_workers, drop_last=len(t.train) // world > batch_size,
+                          persistent_workers=num_workers > 0)
+    multi = MultiTaskDataset({t.name: t.train for t in tasks})
+    inner = MultiTaskBatchSampler(multi.sizes, batch_size, rule=sampling, temperature=temperature, seed=seed)
+    return DataLoader(multi, batch_sampler=ShardedBatchSampler(inner, rank, world),
+                      collate_fn=TaskCollate({t.name: t for t in tasks}), num_workers=num_workers)
+
+
+class TaskCollate:
+    """Collate a single-task batch with its task's collate (picklable, for worker processes)."""
+
+    def __init__(self, tasks: dict[str, TaskData]):
+        self.tasks = tasks
+
+    def __call__(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        out = self.tasks[batch[0]["task"]].collate(batch)
+        out["task"] = batch[0]["task"]
+        return out
+
+
+def eval_loader(ds: ClimbDataset, batch_size: int, num_workers: int = 0) -> DataLoader:
+    return DataLoader(ds, batch_size=batch_size, shuffle=False, collate_fn=ds.collate, num_workers=num_workers)

@@ -1,0 +1,158 @@
+"""The LightningModule behind every protocol: one shared encoder, one head (and loss) per task.
+
+Batches are single-task (`batch["task"]` names the dataset). A task whose input
+channels differ from the encoder's gets a learnable 1x1 input adapter, so datasets of
+one modality with different lead/channel counts can share an encoder. A non-finite
+loss stops training with a clear message instead of silently producing NaN weights.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+
+from climb.catalog.schema import Task
+from climb.evaluate.metrics import compute_metrics
+from climb.models import create_encoder, get_spec, make_head, make_loss
+from climb.train.config import TrainConfig
+from climb.train.data import TaskData
+
+CHANNEL_DIM = {"image": 0, "volume": 0, "video": 1, "signal": 0, "eeg": 0}
+
+
+def input_channels(kind: str, example: torch.Tensor) -> int | None:
+    """Channels/features of one (unbatched) example, in the encoder's sense."""
+    if kind in CHANNEL_DIM:
+        return int(example.shape[CHANNEL_DIM[kind]])
+    if kind in ("tabular", "timeseries", "node_features"):
+        return int(example.shape[-1])
+    return None
+
+
+def _adapter(kind: str, c_in: int, c_out: int) -> nn.Module:
+    conv = {"image": nn.Conv2d, "volume": nn.Conv3d, "signal": nn.Conv1d, "eeg": nn.Conv1d}.get(kind)
+    if conv is not None:
+        return conv(c_in, c_out, kernel_size=1)
+    return nn.Linear(c_in, c_out)
+
+
+class ClimbModule(L.LightningModule):
+    """Shared encoder + per-task heads; validation logs per-task AUROC and `val/score`."""
+
+    def __init__(self, config: dict[str, Any], tasks: dict[str, dict[str, Any]]):
+        super().__init__()
+        self.save_hyperparameters()
+        cfg = TrainConfig.model_validate(config)
+        self.cfg, self.task_info = cfg, tasks
+        channels = [t["in_channels"] for t in tasks.values()]
+        enc_in = max(set(channels), key=channels.count) if channels[0] is not None else None
+        self.encoder = create_encoder(cfg.encoder, in_channels=enc_in, pretrained_path=cfg.pretrained,
+                                      **cfg.encoder_kwargs)
+        if cfg.freeze_encoder:
+            self.encoder.requires_grad_(False)
+        dim = self.encoder.out_dim
+        self.adapters = nn.ModuleDict({
+            n: _adapter(t["kind"], t["in_channels"], enc_in)
+            for n, t in tasks.items() if t["in_channels"] is not None and t["in_channels"] != enc_in
+        })
+        self.heads = nn.ModuleDict({n: make_head(t["task"], dim, t["n_out"]) for n, t in tasks.items()})
+        self.losses = nn.ModuleDict({
+            n: make_loss(t["task"], train_labels=np.asarray(t["train_labels"]), balance=cfg.balance_loss,
+                         class_counts=t.get("class_counts"))
+            for n, t in tasks.items()
+        })
+        self._val_outputs: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+
+    @classmethod
+    def task_info_from(cls, tasks: dict[str, TaskData]) -> dict[str, dict[str, Any]]:
+        """The plain-data description of each task that the module is built from (and saved with)."""
+        info = {}
+        for name, t in tasks.items():
+            example = t.train[0][t.field]
+            counts = None
+            if t.task in (Task.binary, Task.multiclass):
+                counts = np.bincount(t.train_labels.astype(int), minlength=len(t.label_names)).tolist()
+            info[name] = {"task": t.task.value, "n_out": t.n_out, "field": t.field, "kind": t.kind,
+                          "in_channels": input_channels(t.kind, example), "label_names": t.label_names,
+                          "train_labels": np.asarray(t.train_labels).tolist(), "class_counts": counts}
+        return info
+
+    # ------------------------------------------------------------ forward
+
+    def embed(self, batch: dict[str, Any], task: str) -> torch.Tensor:
+        info = self.task_info[task]
+        x = batch[info["field"]]
+        if info["kind"] == "node_features":
+            return self.encoder(x.float(), batch["edge_index"], batch.get("edge_weight"), batch["batch"])
+        if info["kind"] == "text":
+            return self.encoder(x)
+        x = x.float()
+        if task in self.adapters:
+            x = self.adapters[task](x)
+        return self.encoder(x)
+
+    def forward(self, batch: dict[str, Any], task: str) -> torch.Tensor:
+        return self.heads[task](self.embed(batch, task))
+
+    @staticmethod
+    def batch_task(batch: dict[str, Any]) -> str:
+        task = batch["task"]
+        return task if isinstance(task, str) else task[0]
+
+    # ------------------------------------------------------------ training
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        task = self.batch_task(batch)
+        logits = self(batch, task)
+        loss = self.losses[task](logits, batch["label"])
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"non-finite training loss ({loss.item()}) at step {self.global_step} on task {task!r}: "
+                "lower the learning rate, check the inputs for NaN/inf, or use 32-bit precision")
+        self.log(f"train/{task}/loss", loss, on_step=True, on_epoch=True, batch_size=len(batch["label"]))
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["label"]))
+        return loss
+
+    def on_train_epoch_start(self) -> None:
+        # Everything an epoch depends on is a function of (weights, seed, epoch), so a run
+        # resumed from an epoch checkpoint matches an uninterrupted one: dropout draws from a
+        # per-epoch seed, and the cosine learning rate is set from the epoch number (a
+        # stateful scheduler's step is lost when Lightning checkpoints before stepping it).
+        torch.manual_seed(self.cfg.seed * 100_003 + self.current_epoch)
+        lr = self.cfg.lr * 0.5 * (1 + math.cos(math.pi * self.current_epoch / max(self.cfg.epochs, 1)))
+        for group in self.optimizers().optimizer.param_groups:
+            group["lr"] = lr
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
+        task = list(self.task_info)[dataloader_idx]
+        scores = self.losses[task].scores(self(batch, task).float())
+        self._val_outputs.setdefault(task, []).append((batch["label"].detach().cpu(), scores.detach().cpu()))
+
+    def on_validation_epoch_end(self) -> None:
+        values = []
+        for task, outs in self._val_outputs.items():
+            y = torch.cat([o[0] for o in outs]).numpy()
+            s = torch.cat([o[1] for o in outs]).numpy()
+            kind = self.task_info[task]["task"]
+            report = compute_metrics(kind, y, s)
+            key = "r2" if kind == "regression" else "auroc"
+            value = report.get(key, float("nan"))
+            self.log(f"val/{task}/{key}", value, sync_dist=False)
+            values.append(value)
+        self._val_outputs.clear()
+        if values:
+            self.log("val/score", float(np.nanmean(values)) if not np.isnan(values).all() else 0.0,
+                     prog_bar=True, sync_dist=False)
+
+    def configure_optimizers(self):
+        params = [p for p in self.parameters() if p.requires_grad]
+        return torch.optim.AdamW(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+
+
+def encoder_modality(name: str) -> str:
+    return get_spec(name).modality

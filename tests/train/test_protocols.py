@@ -1,0 +1,126 @@
+"""The supervised protocols end to end on real data (PTB-XL, Bonn EEG), on a tiny budget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from climb.models import create_encoder
+from climb.train import TrainConfig, few_shot, train
+from climb.train.module import ClimbModule
+
+FAST = dict(epochs=1, batch_size=16, limit_train_batches=3, n_boot=20)
+
+
+def _logged(run_dir) -> pd.DataFrame:
+    return pd.concat(pd.read_csv(p) for p in sorted(run_dir.glob("logs/*/metrics.csv")))
+
+
+def test_single_task_writes_results_checkpoints_and_reusable_encoder(climb_prepared, tmp_path):
+    cfg = TrainConfig(datasets=["ptbxl"], encoder="resnet1d_wang", out_dir=tmp_path, **FAST)
+    result = train(cfg)
+    frame = result.frame()
+    auroc = frame[frame.metric == "auroc"].iloc[0]
+    assert auroc.dataset == "ptbxl" and auroc.split == "test" and auroc.protocol == "single"
+    assert 0.0 <= auroc.ci_low <= auroc.value <= auroc.ci_high <= 1.0
+    saved = pd.read_csv(result.run_dir / "results.csv")
+    assert set(saved.metric) >= {"auroc", "auprc", "accuracy", "balanced_accuracy", "f1_macro", "ece"}
+    assert (saved.train_samples_per_second > 0).all()
+    assert (result.run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert "val/ptbxl/auroc" in _logged(result.run_dir).columns
+    assert list(result.run_dir.glob("tb/*/events.*"))
+    preds = np.load(result.run_dir / "predictions.npz")
+    assert preds["ptbxl/score"].shape == (64, 5)  # 64 fold-10 records, 5 superclasses
+    assert ((preds["ptbxl/score"] >= 0) & (preds["ptbxl/score"] <= 1)).all()
+    # the trained encoder is a reusable checkpoint
+    enc = create_encoder("resnet1d_wang", in_channels=12, pretrained_path=result.encoder_path)
+    x = torch.randn(2, 12, 1000)
+    torch.testing.assert_close(enc.eval()(x), result_encoder_eval(result)(x))
+
+
+def result_encoder_eval(result):
+    model = ClimbModule.load_from_checkpoint(result.run_dir / "checkpoints" / "best.ckpt", map_location="cpu",
+                                             weights_only=False)
+    return model.encoder.eval()
+
+
+def test_multitask_shares_one_encoder_with_a_head_per_dataset(climb_prepared, tmp_path):
+    cfg = TrainConfig(datasets=["bonn_eeg", "bonn_eeg_seizure"], encoder="eegnet", sampling="round_robin",
+                      out_dir=tmp_path, **{**FAST, "limit_train_batches": 4})
+    result = train(cfg)
+    frame = result.frame()
+    assert set(frame.dataset) == {"bonn_eeg", "bonn_eeg_seizure"}
+    assert set(frame.protocol) == {"multitask"}
+    logged = _logged(result.run_dir)
+    assert {"train/bonn_eeg/loss_epoch", "train/bonn_eeg_seizure/loss_epoch"} <= set(logged.columns)
+    assert {"val/bonn_eeg/auroc", "val/bonn_eeg_seizure/auroc", "val/score"} <= set(logged.columns)
+
+
+def test_tasks_with_other_channel_counts_get_an_input_adapter():
+    info = {
+        "a": {"task": "binary", "n_out": 1, "field": "signal", "kind": "signal", "in_channels": 12,
+              "label_names": ["n", "y"], "train_labels": [0, 1, 1], "class_counts": [1, 2]},
+        "b": {"task": "multiclass", "n_out": 3, "field": "signal", "kind": "signal", "in_channels": 1,
+              "label_names": ["x", "y", "z"], "train_labels": [0, 1, 2], "class_counts": [1, 1, 1]},
+        "c": {"task": "binary", "n_out": 1, "field": "signal", "kind": "signal", "in_channels": 12,
+              "label_names": ["n", "y"], "train_labels": [0, 1], "class_counts": [1, 1]},
+    }
+    module = ClimbModule(TrainConfig(datasets=["a", "b", "c"], encoder="resnet1d_wang").model_dump(mode="json"), info)
+    assert set(module.adapters) == {"b"}  # the majority channel count (12) feeds the encoder directly
+    assert module({"signal": torch.randn(2, 1, 256)}, "b").shape == (2, 3)
+    assert module({"signal": torch.randn(2, 12, 256)}, "a").shape == (2, 1)
+
+
+class _Crash(Callback):
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == 1:
+            raise KeyboardInterrupt  # a killed run: nothing after the epoch-0 checkpoint survives
+
+
+def test_killed_run_resumes_to_the_same_final_metrics(climb_prepared, tmp_path):
+    common = dict(datasets=["bonn_eeg"], encoder="eegnet", epochs=2, batch_size=16, limit_train_batches=3,
+                  n_boot=10)
+    straight = train(TrainConfig(out_dir=tmp_path / "a", **common))
+    cfg = TrainConfig(out_dir=tmp_path / "b", **common)
+    with pytest.raises((KeyboardInterrupt, SystemExit)):
+        train(cfg, callbacks=[_Crash()])
+    assert (cfg.run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert not (cfg.run_dir / "results.csv").exists()
+    resumed = train(cfg)
+    a, b = straight.frame().set_index("metric").value, resumed.frame().set_index("metric").value
+    np.testing.assert_allclose(a.values, b.values, rtol=1e-5, atol=1e-6)
+    assert len(list(cfg.run_dir.glob("logs/*/metrics.csv"))) == 2  # the first attempt's log is kept
+
+
+class _PoisonWeights(Callback):
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        for head in pl_module.heads.values():
+            head[-1].weight.data.fill_(float("nan"))
+
+
+def test_non_finite_loss_stops_with_a_clear_message(climb_prepared, tmp_path):
+    cfg = TrainConfig(datasets=["bonn_eeg"], encoder="eegnet", out_dir=tmp_path, **FAST)
+    with pytest.raises(FloatingPointError, match="non-finite training loss .* on task 'bonn_eeg'"):
+        train(cfg, callbacks=[_PoisonWeights()])
+
+
+def test_few_shot_runs_every_cell_and_linear_probe_keeps_the_encoder(climb_prepared, tmp_path):
+    pre = train(TrainConfig(datasets=["bonn_eeg_seizure"], encoder="eegnet", out_dir=tmp_path / "pre", **FAST))
+    base = TrainConfig(datasets=["bonn_eeg"], encoder="eegnet", epochs=1, batch_size=8, n_boot=10,
+                       out_dir=tmp_path / "fs")
+    rows = few_shot(base, shots=(1, 4), seeds=(0,), inits={"scratch": None, "pretrained": pre.encoder_path})
+    assert {r.protocol for r in rows} == {
+        "fewshot-k1-scratch-finetune", "fewshot-k4-scratch-finetune",
+        "fewshot-k1-pretrained-linear_probe", "fewshot-k1-pretrained-finetune",
+        "fewshot-k4-pretrained-linear_probe", "fewshot-k4-pretrained-finetune"}
+    from safetensors.torch import load_file
+
+    probe = base.out_dir / "bonn_eeg__eegnet__k4__pretrained__linear_probe__seed0" / "encoder.safetensors"
+    before, after = load_file(str(pre.encoder_path)), load_file(str(probe))
+    learned = [k for k in before if "running" not in k and "num_batches" not in k]
+    assert learned and all(torch.equal(before[k], after[k]) for k in learned)
+    tuned = base.out_dir / "bonn_eeg__eegnet__k4__pretrained__finetune__seed0" / "encoder.safetensors"
+    assert any(not torch.equal(before[k], load_file(str(tuned))[k]) for k in learned)
