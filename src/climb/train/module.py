@@ -119,14 +119,16 @@ class ClimbModule(L.LightningModule):
         return loss
 
     def on_train_epoch_start(self) -> None:
-        # Everything an epoch depends on is a function of (weights, seed, epoch), so a run
-        # resumed from an epoch checkpoint matches an uninterrupted one: dropout draws from a
-        # per-epoch seed, and the cosine learning rate is set from the epoch number (a
-        # stateful scheduler's step is lost when Lightning checkpoints before stepping it).
-        torch.manual_seed(self.cfg.seed * 100_003 + self.current_epoch)
+        # Everything a step depends on is a function of (weights, seed, epoch, step), so a run
+        # resumed from an epoch checkpoint matches an uninterrupted one: the cosine learning
+        # rate is set from the epoch number (a stateful scheduler's step is lost when
+        # Lightning checkpoints before stepping it), dropout draws from a per-step seed.
         lr = self.cfg.lr * 0.5 * (1 + math.cos(math.pi * self.current_epoch / max(self.cfg.epochs, 1)))
         for group in self.optimizers().optimizer.param_groups:
             group["lr"] = lr
+
+    def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
+        torch.manual_seed(self.cfg.seed * 1_000_003 + self.global_step)
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
         task = list(self.task_info)[dataloader_idx]
