@@ -114,8 +114,9 @@ class ClimbModule(L.LightningModule):
             raise FloatingPointError(
                 f"non-finite training loss ({loss.item()}) at step {self.global_step} on task {task!r}: "
                 "lower the learning rate, check the inputs for NaN/inf, or use 32-bit precision")
-        self.log(f"train/{task}/loss", loss, on_step=True, on_epoch=True, batch_size=len(batch["label"]))
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["label"]))
+        n = len(batch["label"])
+        self.log(f"train/{task}/loss", loss, on_step=True, on_epoch=True, batch_size=n, sync_dist=True)
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=n, sync_dist=True)
         return loss
 
     def on_train_epoch_start(self) -> None:
@@ -144,12 +145,12 @@ class ClimbModule(L.LightningModule):
             report = compute_metrics(kind, y, s)
             key = "r2" if kind == "regression" else "auroc"
             value = report.get(key, float("nan"))
-            self.log(f"val/{task}/{key}", value, sync_dist=False)
+            self.log(f"val/{task}/{key}", value, sync_dist=True)  # equal on every rank (full split each)
             values.append(value)
         self._val_outputs.clear()
         if values:
             self.log("val/score", float(np.nanmean(values)) if not np.isnan(values).all() else 0.0,
-                     prog_bar=True, sync_dist=False)
+                     prog_bar=True, sync_dist=True)
 
     def configure_optimizers(self):
         params = [p for p in self.parameters() if p.requires_grad]
