@@ -6,26 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from helpers import prepare_into
+
 
 @pytest.fixture(scope="session")
 def prepared_home(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import os
-
-    home = tmp_path_factory.mktemp("prepared_home")
-    old = os.environ.get("CLIMB_HOME")
-    os.environ["CLIMB_HOME"] = str(home)
-    try:
-        from climb.prepare import prepare
-
-        prepare("ptbxl", raw=shared_data / "ptbxl")
-        prepare("bonn_eeg", raw=shared_data / "bonn_eeg")
-        prepare("bonn_eeg_seizure", raw=shared_data / "bonn_eeg")
-    finally:
-        if old is None:
-            os.environ.pop("CLIMB_HOME")
-        else:
-            os.environ["CLIMB_HOME"] = old
-    return home
+    raws = {"ptbxl": "ptbxl", "bonn_eeg": "bonn_eeg", "bonn_eeg_seizure": "bonn_eeg"}
+    return prepare_into(tmp_path_factory.mktemp("prepared_home"), {n: shared_data / r for n, r in raws.items()})
 
 
 @pytest.fixture

@@ -25,22 +25,9 @@ DATASETS = {"ptbxl": "ptbxl", "ptbxl_with_report": "ptbxl", "yaib_mortality24_ei
 @pytest.fixture(scope="session")
 def fusion_home(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real multimodal datasets, prepared once per session from ../shared/data."""
-    import os
+    from helpers import prepare_into
 
-    home = tmp_path_factory.mktemp("fusion_home")
-    old = os.environ.get("CLIMB_HOME")
-    os.environ["CLIMB_HOME"] = str(home)
-    try:
-        from climb.prepare import prepare
-
-        for name, raw in DATASETS.items():
-            prepare(name, raw=shared_data / raw)
-    finally:
-        if old is None:
-            os.environ.pop("CLIMB_HOME")
-        else:
-            os.environ["CLIMB_HOME"] = old
-    return home
+    return prepare_into(tmp_path_factory.mktemp("fusion_home"), {n: shared_data / r for n, r in DATASETS.items()})
 
 
 @pytest.fixture

@@ -79,7 +79,8 @@ class Throughput(Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self.seconds += time.perf_counter() - self._t
-        self.samples += len(batch["label"]) * trainer.world_size
+        size = len(batch["label"]) if isinstance(batch, dict) else len(batch)
+        self.samples += size * trainer.world_size
 
     @property
     def rate(self) -> float:

@@ -512,22 +512,6 @@ class PretrainDataModule(L.LightningDataModule):
                           persistent_workers=self.cfg.num_workers > 0)
 
 
-class _Throughput(Callback):
-    def __init__(self) -> None:
-        self.samples, self.seconds, self._t = 0, 0.0, 0.0
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        self._t = time.perf_counter()
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        self.seconds += time.perf_counter() - self._t
-        self.samples += batch.shape[0] * trainer.world_size
-
-    @property
-    def rate(self) -> float:
-        return self.samples / self.seconds if self.seconds else 0.0
-
-
 # ---------------------------------------------------------------- entry point
 
 
@@ -560,7 +544,7 @@ def pretrain(cfg: SSLConfig, callbacks: Sequence[Callback] = (), quiet: bool = T
     run_dir = cfg.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
-    speed = _Throughput()
+    speed = Throughput()
     trainer = L.Trainer(
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy,
         num_nodes=cfg.num_nodes, precision=cfg.precision, limit_train_batches=cfg.limit_train_batches,

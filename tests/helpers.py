@@ -1,0 +1,31 @@
+"""Helpers shared by test modules (importable as `helpers`: pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def _climb_home(home: Path) -> Iterator[None]:
+    old = os.environ.get("CLIMB_HOME")
+    os.environ["CLIMB_HOME"] = str(home)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("CLIMB_HOME")
+        else:
+            os.environ["CLIMB_HOME"] = old
+
+
+def prepare_into(home: Path, datasets: dict[str, Path]) -> Path:
+    """Prepare `datasets` (name -> raw dir) into the CLIMB_HOME `home` (for session fixtures)."""
+    from climb.prepare import prepare
+
+    with _climb_home(home):
+        for name, raw in datasets.items():
+            prepare(name, raw=raw)
+    return home
