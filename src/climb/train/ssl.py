@@ -66,6 +66,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset
 from climb.models import create_encoder, save_encoder
 from climb.train.data import SeededShardSampler, pick_field
 from climb.train.module import encoder_modality
+from climb.train.protocols import Throughput
 
 PRECISIONS = {"32-true", "32", "16-mixed", "bf16-mixed", "bf16-true", "64-true"}
 OBJECTIVE_KINDS = {"mae": ("image", "signal", "eeg"), "jepa": ("signal", "eeg")}
