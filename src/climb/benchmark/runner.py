@@ -275,6 +275,8 @@ class CellContext:
         values = {"datasets": list(cell.datasets), "encoder": cell.encoder, "encoder_kwargs": cell.encoder_kwargs,
                   "input_field": input_field, "seed": cell.seed, "out_dir": self.cells_dir, "run_name": cell.id,
                   **budget, **self.compute, **update}
+        if len(cell.datasets) > 1 and values["strategy"] == "ddp":
+            values["strategy"] = "ddp_find_unused_parameters_true"  # each step trains one task's head
         return TrainConfig(**values)
 
 
