@@ -52,6 +52,7 @@ def register(app: typer.Typer) -> None:
         num_nodes: Optional[int] = typer.Option(None, help="Override the suite: nodes (SLURM / torchrun)."),
         prepare_workers: int = typer.Option(1, "--prepare-workers", min=1, help="Processes preparing datasets."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+        report: bool = typer.Option(True, "--report/--no-report", help="Write the HTML/Markdown report at the end."),
     ) -> None:
         """Run every cell of SUITE (data check, training, evaluation), resumably, into one run directory."""
         from rich.console import Console
@@ -80,3 +81,8 @@ def register(app: typer.Typer) -> None:
 
         if _rank() == 0:
             _summary(run_dir, Console())
+            if report:
+                from climb.report import build_report
+
+                html = build_report(run_dir)
+                Console().print(f"report: {html}  (Markdown beside it; `climb report {run_dir}` rebuilds it)")

@@ -22,6 +22,7 @@ few-shot runs) and are reused unchanged on validation, test and other-site data.
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -673,8 +674,9 @@ def fusion_protocol(dataset: str | FusionConfig, *, strategies: Sequence[str] = 
                 for cfg_run in _protocol_runs(cfg, strategies, unimodal, init):
                     frames.append(run_fusion(cfg_run, quiet=quiet).frame())
     table = pd.concat(frames, ignore_index=True)
-    base.out_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(base.out_dir / "results.csv", index=False)
+    if int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0:  # other DDP ranks hold no rows
+        base.out_dir.mkdir(parents=True, exist_ok=True)
+        table.to_csv(base.out_dir / "results.csv", index=False)
     return table
 
 

@@ -106,8 +106,10 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
     ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", save_last=True,
                            monitor="val/score" if has_val else None, mode="max")
     speed = Throughput()
+    # multitask batches touch one head each: DDP must expect parameters without gradients
+    strategy = "ddp_find_unused_parameters_true" if len(tasks) > 1 and cfg.strategy == "ddp" else cfg.strategy
     trainer = L.Trainer(
-        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy,
+        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, strategy=strategy,
         num_nodes=cfg.num_nodes, precision=cfg.precision, limit_train_batches=cfg.limit_train_batches,
         # one log version per attempt: a resumed run keeps the logs of the attempts before it
         logger=[CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tb")],
