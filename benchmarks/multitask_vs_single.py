@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     p = C.parser("multitask_vs_single", __doc__)
     p.add_argument("--datasets", default="ptbxl,ecg5000,ecg200")
     p.add_argument("--encoder", default="resnet1d_wang")
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seeds", default="0")
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--resume", action="store_true")
     args = p.parse_args(argv)
     C.setup(args)
-    from climb.load import load
+    from climb.loading import load
     from climb.train import TrainConfig, train
 
     names = [n for n in args.datasets.split(",") if n]

@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batches", type=int, default=8, help="timed train batches per measurement")
     args = p.parse_args(argv)
     C.setup(args)
-    from climb.load import load
+    from climb.loading import load
     from climb.train import TrainConfig, train
 
     labels = [c for c in args.configs.split(",") if c]

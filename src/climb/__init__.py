@@ -12,7 +12,10 @@ __all__ = ["__version__", "load"]
 
 
 def load(dataset: str, split: str = "train", **kwargs):
-    """Return a torch Dataset for a prepared dataset split (see `climb.load_data`)."""
-    from climb.load import load as _load
+    """A torch Dataset over one split of a prepared dataset (see `climb.loading.load`).
+
+    Imported lazily so that `import climb` (and the CLI) does not pay for torch.
+    """
+    from climb.loading import load as _load
 
     return _load(dataset, split=split, **kwargs)

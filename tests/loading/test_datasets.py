@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 import climb
-from climb.load import ClimbDataset, collate, load
+from climb.loading import ClimbDataset, collate, load
 from climb.prepare import open_prepared
 
 
@@ -87,7 +87,7 @@ def test_collate_graphs_pyg_style_and_ragged_lists():
 
 
 def test_random_transform_is_seeded_by_index_not_worker(home):
-    from climb.load.transforms import FieldTransforms, RandomTransform
+    from climb.loading.transforms import FieldTransforms, RandomTransform
 
     class Jitter(RandomTransform):
         def apply(self, x, rng):

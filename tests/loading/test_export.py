@@ -10,7 +10,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from climb.cli import app
-from climb.load.export import hf_features, multiple_choice, to_hf_dataset, to_vlm_jsonl, write_video
+from climb.loading.export import hf_features, multiple_choice, to_hf_dataset, to_vlm_jsonl, write_video
 from climb.prepare import open_prepared
 
 

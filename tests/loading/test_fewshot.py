@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import climb
-from climb.load import FewShotSubset, few_shot_indices
+from climb.loading import FewShotSubset, few_shot_indices
 
 
 def test_k_per_class_and_nested_on_real_labels(home):

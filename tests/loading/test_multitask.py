@@ -7,8 +7,8 @@ import pytest
 from torch.utils.data import DataLoader
 
 import climb
-from climb.load import MultiTaskBatchSampler, MultiTaskDataset
-from climb.load.multitask import task_probabilities
+from climb.loading import MultiTaskBatchSampler, MultiTaskDataset
+from climb.loading.multitask import task_probabilities
 
 SIZES = [4000, 1000, 250]
 B = 16

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import signal as sps
 
-from climb.load.transforms import (BandPass, CenterCrop1D, Compose, EHRTimeseries, HUWindow, Normalize, Notch,
+from climb.loading.transforms import (BandPass, CenterCrop1D, Compose, EHRTimeseries, HUWindow, Normalize, Notch,
                                    RandomCrop1D, Resample, Resize3D, ResizePadSquare, SelectLeads, Standardize,
                                    ToFloat, compute_stats, default_transform, forward_fill)
 from climb.prepare.builders.ptbxl import LEADS

@@ -23,8 +23,8 @@ def export(
     """Export a prepared split (Hugging Face `datasets` or image/video + question JSONL)."""
     from rich.console import Console
 
-    from climb.load import open_store
-    from climb.load.export import to_hf_dataset, to_vlm_jsonl
+    from climb.loading import open_store
+    from climb.loading.export import to_hf_dataset, to_vlm_jsonl
 
     console = Console()
     try:

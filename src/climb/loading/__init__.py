@@ -7,16 +7,14 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from climb.load.datasets import ClimbDataset, collate
-from climb.load.fewshot import FewShotSubset, few_shot_indices
-from climb.load.multitask import MultiTaskBatchSampler, MultiTaskDataset
-from climb.load.transforms import default_transform
+from climb.loading.datasets import ClimbDataset, collate
+from climb.loading.fewshot import FewShotSubset, few_shot_indices
+from climb.loading.multitask import MultiTaskBatchSampler, MultiTaskDataset
+from climb.loading.transforms import default_transform
 from climb.prepare.store import PreparedDataset
 
 __all__ = [
@@ -54,13 +52,3 @@ def load(name: str | Path | PreparedDataset, split: str = "train",
     store = open_store(name, prepare_if_missing, **prepare_kwargs)
     return ClimbDataset(store, split=split, transform=transform, fields=fields, seed=seed)
 
-
-class _CallableModule(types.ModuleType):
-    """Importing the subpackage `climb.load` replaces the function `climb.load` on the
-    `climb` package by this module; making the module callable keeps `climb.load(...)` working."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> ClimbDataset:
-        return load(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -166,7 +166,7 @@ def _takes_rng(fn: Callable) -> bool:
 
 
 def _resolve_transform(transform, card: Mapping[str, Any], split: str) -> Callable | None:
-    from climb.load.transforms import FieldTransforms, default_transform
+    from climb.loading.transforms import FieldTransforms, default_transform
 
     if transform is None or callable(transform):
         return transform

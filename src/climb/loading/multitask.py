@@ -67,7 +67,7 @@ class MultiTaskDataset(Dataset):
         ds = self.datasets[task]
         if hasattr(ds, "collate"):
             return ds.collate(batch)
-        from climb.load.datasets import collate
+        from climb.loading.datasets import collate
 
         return collate(batch)
 

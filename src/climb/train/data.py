@@ -15,7 +15,7 @@ import numpy as np
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from climb.catalog.schema import Task
-from climb.load import ClimbDataset, MultiTaskBatchSampler, MultiTaskDataset, few_shot_indices, load
+from climb.loading import ClimbDataset, MultiTaskBatchSampler, MultiTaskDataset, few_shot_indices, load
 
 # encoder modality -> the field kind it reads
 MODALITY_FIELD_KIND = {"graph": "node_features"}

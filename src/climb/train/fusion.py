@@ -44,8 +44,8 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 from climb.catalog.schema import Task
 from climb.evaluate.bootstrap import bootstrap_metrics
 from climb.evaluate.metrics import ResultRow, compute_metrics, result_rows, to_frame
-from climb.load import ClimbDataset, few_shot_indices, load
-from climb.load.transforms import FieldTransforms, compute_stats, default_transform
+from climb.loading import ClimbDataset, few_shot_indices, load
+from climb.loading.transforms import FieldTransforms, compute_stats, default_transform
 from climb.models import create_encoder, get_spec, make_loss, save_encoder
 from climb.models.fusion import FUSION_STRATEGIES, make_fusion
 from climb.train.data import SeededShardSampler

@@ -458,7 +458,7 @@ class PretrainData:
 
 def build_pretrain_data(cfg: SSLConfig) -> PretrainData:
     """The inputs of `cfg.splits` of every dataset, pooled; kinds and shapes must agree."""
-    from climb.load import load
+    from climb.loading import load
 
     modality = encoder_modality(cfg.encoder)
     views: dict[str, InputView] = {}
