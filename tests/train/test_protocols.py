@@ -124,3 +124,12 @@ def test_few_shot_runs_every_cell_and_linear_probe_keeps_the_encoder(climb_prepa
     assert learned and all(torch.equal(before[k], after[k]) for k in learned)
     tuned = base.out_dir / "bonn_eeg__eegnet__k4__pretrained__finetune__seed0" / "encoder.safetensors"
     assert any(not torch.equal(before[k], load_file(str(tuned))[k]) for k in learned)
+
+
+def test_bf16_autocast_is_configuration_only(climb_prepared, tmp_path):
+    """The GPU path's mixed precision is a config value; on CPU Lightning autocasts to bfloat16 too."""
+    cfg = TrainConfig(datasets=["bonn_eeg"], encoder="eegnet", precision="bf16-mixed", out_dir=tmp_path,
+                      **{**FAST, "batch_size": 8, "limit_train_batches": 1})
+    result = train(cfg)
+    assert result.frame().value.notna().all()
+    assert "bf16-mixed" in (result.run_dir / "config.yaml").read_text()
