@@ -30,7 +30,7 @@ SOURCE = "MedMNIST v2 (Yang et al. 2023), Table 3, ResNet-18 (28): 100 epochs, A
 def main(argv: list[str] | None = None) -> None:
     p = C.parser("medmnist_reference", __doc__)
     p.add_argument("--datasets", default="pneumoniamnist,breastmnist")
-    p.add_argument("--pneumonia-epochs", type=int, default=4)
+    p.add_argument("--pneumonia-epochs", type=int, default=2)
     p.add_argument("--breast-epochs", type=int, default=10)
     p.add_argument("--pneumonia-batch-size", type=int, default=128)
     p.add_argument("--breast-batch-size", type=int, default=32, help="546 train images: 128 gives 4 steps/epoch")
