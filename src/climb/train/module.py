@@ -2,7 +2,8 @@
 
 Batches are single-task (`batch["task"]` names the dataset). A task whose input
 channels differ from the encoder's gets a learnable 1x1 input adapter, so datasets of
-one modality with different lead/channel counts can share an encoder. A non-finite
+one modality with different lead/channel counts can share an encoder (the encoder takes the
+widest input). A non-finite
 loss stops training with a clear message instead of silently producing NaN weights.
 """
 
@@ -50,7 +51,9 @@ class ClimbModule(L.LightningModule):
         cfg = TrainConfig.model_validate(config)
         self.cfg, self.task_info = cfg, tasks
         channels = [t["in_channels"] for t in tasks.values()]
-        enc_in = max(set(channels), key=channels.count) if channels[0] is not None else None
+        # the widest input feeds the encoder directly; narrower ones are lifted by an adapter,
+        # so no dataset loses channels (12-lead PTB-XL is never squeezed into 1 lead)
+        enc_in = max(channels) if channels[0] is not None else None
         self.encoder = create_encoder(cfg.encoder, in_channels=enc_in, pretrained_path=cfg.pretrained,
                                       **cfg.encoder_kwargs)
         if cfg.freeze_encoder:
@@ -130,6 +133,10 @@ class ClimbModule(L.LightningModule):
 
     def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
         torch.manual_seed(self.cfg.seed * 1_000_003 + self.global_step)
+        if self.cfg.freeze_encoder:
+            # a linear probe's encoder stays in eval mode: its BatchNorm statistics must not move
+            # (Lightning restores per-module train flags around validation, so set it every step)
+            self.encoder.eval()
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
         task = list(self.task_info)[dataloader_idx]
