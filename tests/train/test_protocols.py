@@ -134,3 +134,14 @@ def test_bf16_autocast_is_configuration_only(climb_prepared, tmp_path):
     result = train(cfg)
     assert result.frame().value.notna().all()
     assert "bf16-mixed" in (result.run_dir / "config.yaml").read_text()
+
+
+def test_pretrained_encoder_of_another_input_width_is_reused_through_an_adapter(climb_prepared, tmp_path):
+    """A 1-lead EEG encoder transfers to 12-lead PTB-XL: the checkpoint keeps its width, PTB-XL is adapted."""
+    pre = train(TrainConfig(datasets=["bonn_eeg"], encoder="eegnet", out_dir=tmp_path / "pre", **FAST))
+    info = {"ptbxl": {"task": "multilabel", "n_out": 5, "field": "signal", "kind": "eeg", "in_channels": 12,
+                      "label_names": list("abcde"), "train_labels": [[0, 1, 0, 0, 1]], "class_counts": None}}
+    cfg = TrainConfig(datasets=["ptbxl"], encoder="eegnet", pretrained=pre.encoder_path)
+    module = ClimbModule(cfg.model_dump(mode="json"), info)
+    assert set(module.adapters) == {"ptbxl"}
+    assert module({"signal": torch.randn(2, 12, 1000)}, "ptbxl").shape == (2, 5)

@@ -136,6 +136,12 @@ def load_encoder(path: str | Path) -> nn.Module:
     return create_encoder(meta[_META_NAME], pretrained_path=path, **config)
 
 
+def checkpoint_config(path: str | Path) -> dict[str, Any] | None:
+    """The encoder settings (`in_channels`, kwargs) stored in a `save_encoder` checkpoint, else None."""
+    meta = _checkpoint_meta(Path(path))
+    return json.loads(meta[_META_CONFIG]) if meta is not None else None
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of parameters (trainable or not)."""
     return sum(p.numel() for p in model.parameters())

@@ -20,6 +20,7 @@ from torch import nn
 from climb.catalog.schema import Task
 from climb.evaluate.metrics import compute_metrics
 from climb.models import create_encoder, get_spec, make_head, make_loss
+from climb.models.registry import checkpoint_config
 from climb.train.config import TrainConfig
 from climb.train.data import TaskData
 
@@ -54,6 +55,9 @@ class ClimbModule(L.LightningModule):
         # the widest input feeds the encoder directly; narrower ones are lifted by an adapter,
         # so no dataset loses channels (12-lead PTB-XL is never squeezed into 1 lead)
         enc_in = max(channels) if channels[0] is not None else None
+        stored = checkpoint_config(cfg.pretrained) if cfg.pretrained is not None else None
+        if stored is not None and stored.get("in_channels") is not None and enc_in is not None:
+            enc_in = int(stored["in_channels"])  # a pretrained encoder keeps its input width: adapt to it
         self.encoder = create_encoder(cfg.encoder, in_channels=enc_in, pretrained_path=cfg.pretrained,
                                       **cfg.encoder_kwargs)
         if cfg.freeze_encoder:
