@@ -113,3 +113,11 @@ def test_missing_label_column_names_the_file(shared_data, tmp_path):
     pd.read_csv(_raw(shared_data) / "bbbp.csv").rename(columns={"p_np": "label"}).to_csv(raw / "bbbp.csv", index=False)
     with pytest.raises(PrepareError, match=r"bbbp\.csv: missing column\(s\) \['p_np'\]"):
         prepare("moleculenet_bbbp", raw=raw)
+
+
+def test_bbbp_scaffold_split_has_both_classes_in_every_split(shared_data):
+    """The unbalanced split puts only one class in val/test of the label-sorted BBBP file."""
+    ds = prepare("moleculenet_bbbp", raw=_raw(shared_data))
+    for split in SPLITS:
+        counts = ds.card["splits"][split]["class_counts"]
+        assert min(counts.values()) > 0, (split, counts)

@@ -9,9 +9,9 @@ card (`fields.smiles.unparsed_smiles`).
 Missing labels (Tox21): the label is stored with 0 in their place and a `mask` field
 (K,) float32 marks which labels were measured (1) or missing (0); losses and metrics
 must weight by it. Split: deterministic Bemis-Murcko scaffold split as in
-MoleculeNet/chemprop (scaffold sets sorted largest first, ties by first appearance;
-a set goes to train while train stays <= 80 %, else to val while val <= 10 %, else to
-test). The patient id of a molecule is its scaffold, so the store's leakage check
+chemprop's `scaffold_balanced` (sets bigger than half the val/test size first, the others
+in seeded random order; a set goes to train while train stays <= 80 %, else to val while
+val <= 10 %, else to test). The patient id of a molecule is its scaffold, so the store's leakage check
 proves that no scaffold spans two splits.
 """
 
@@ -80,10 +80,11 @@ SPLIT_SIZES = {"train": 0.8, "val": 0.1, "test": 0.1}
 class MoleculeNet(Builder):
     """One MoleculeNet CSV -> graph + SMILES samples with a scaffold split."""
 
-    version = "1.0.0"
-    default_params: dict[str, Any] = {"dataset": "bbbp"}
-    split_policy = ("deterministic Bemis-Murcko scaffold split 80/10/10 (chemprop: largest scaffold sets to "
-                    "train first); patient_id = scaffold")
+    version = "1.1.0"
+    default_params: dict[str, Any] = {"dataset": "bbbp", "seed": 0}
+    split_policy = ("balanced Bemis-Murcko scaffold split 80/10/10 (chemprop's scaffold_balanced: scaffold "
+                    "sets larger than half the val/test size go to train first, the rest in seeded random "
+                    "order); patient_id = scaffold")
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -131,7 +132,7 @@ class MoleculeNet(Builder):
         mols = [Chem.MolFromSmiles(s) for s in smiles]
         parsed = [i for i, m in enumerate(mols) if m is not None and m.GetNumAtoms() > 0]
         scaffolds = {i: scaffold_of(mols[i]) for i in parsed}
-        split_of = scaffold_split([scaffolds[i] for i in parsed], SPLIT_SIZES)
+        split_of = scaffold_split([scaffolds[i] for i in parsed], SPLIT_SIZES, seed=self.params["seed"])
         self._stats = {"rows_in_file": len(smiles), "unparsed_smiles": len(smiles) - len(parsed),
                        "num_scaffolds": len(set(scaffolds.values()))}
         for i, split in zip(parsed, split_of):
@@ -166,13 +167,22 @@ def scaffold_of(mol: Any) -> str:
     return scaffold or ACYCLIC
 
 
-def scaffold_split(scaffolds: list[str], sizes: dict[str, float]) -> list[str]:
-    """chemprop's unbalanced scaffold split: big sets to train first, then val, then test."""
+def scaffold_split(scaffolds: list[str], sizes: dict[str, float], seed: int = 0) -> list[str]:
+    """chemprop's balanced scaffold split: a set goes to train, else val, else test, whichever fits.
+
+    Sets bigger than half the val or test size come first (so they land in train), then the
+    small sets in a seeded random order. The unbalanced variant (all sets by size, ties in file
+    order) gives single-class val/test splits on label-sorted files such as BBBP.
+    """
     sets: dict[str, list[int]] = {}
     for i, s in enumerate(scaffolds):
         sets.setdefault(s, []).append(i)
-    ordered = sorted(sets.values(), key=len, reverse=True)  # stable: ties keep first appearance
     limit = {k: v * len(scaffolds) for k, v in sizes.items()}
+    half = min(limit["val"], limit["test"]) / 2
+    big = [m for m in sets.values() if len(m) > half]
+    small = [m for m in sets.values() if len(m) <= half]
+    rng = np.random.default_rng(seed)
+    ordered = [big[i] for i in rng.permutation(len(big))] + [small[i] for i in rng.permutation(len(small))]
     filled = {"train": 0, "val": 0}
     out = [""] * len(scaffolds)
     for members in ordered:
