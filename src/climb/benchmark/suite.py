@@ -29,8 +29,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from climb.yamlfile import load_model
 
 
 class SuiteError(ValueError):
@@ -391,19 +392,7 @@ def suite_path(name_or_path: str | Path) -> Path:
 
 def load_suite(name_or_path: str | Path) -> Suite:
     """Load and validate a suite; errors name the file and the field."""
-    path = suite_path(name_or_path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise SuiteError(f"{path}: not valid YAML: {e}") from None
-    if not isinstance(raw, dict):
-        raise SuiteError(f"{path}: expected a mapping at top level")
-    try:
-        return Suite.model_validate(raw)
-    except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '<suite>'}: {err['msg']}"
-                             for err in e.errors())
-        raise SuiteError(f"{path}: {problems}") from None
+    return load_model(suite_path(name_or_path), Suite, SuiteError, root="<suite>")
 
 
 def input_kind(name: str, spec: DatasetSpec) -> str:

@@ -6,10 +6,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
 from climb.catalog.schema import Access, DatasetEntry, Family, Source, SourceFile, SourceKind, Task
+from climb.yamlfile import load_model
 
 __all__ = [
     "Access", "CatalogError", "DatasetEntry", "Family", "Source", "SourceFile", "SourceKind",
@@ -27,19 +25,7 @@ def entries_dir() -> Path:
 
 def load_entry(path: Path) -> DatasetEntry:
     """Parse and validate one entry file; errors name the file and the field."""
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise CatalogError(f"{path}: not valid YAML: {e}") from None
-    if not isinstance(raw, dict):
-        raise CatalogError(f"{path}: expected a mapping at top level")
-    try:
-        entry = DatasetEntry.model_validate(raw)
-    except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<entry>'}: {err['msg']}" for err in e.errors()
-        )
-        raise CatalogError(f"{path}: {problems}") from None
+    entry = load_model(path, DatasetEntry, CatalogError, root="<entry>")
     if entry.id != path.stem:
         raise CatalogError(f"{path}: field id: {entry.id!r} must match the file name {path.stem!r}")
     return entry
