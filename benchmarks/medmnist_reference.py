@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--breast-batch-size", type=int, default=32, help="546 train images: 128 gives 4 steps/epoch")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--balance-loss", action="store_true", help="class-weighted loss (MedMNIST used plain CE)")
+    p.add_argument("--augment", action="store_true",
+                   help="random shift (up to 1/8 of the side) + horizontal flip on train images (MedMNIST used none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="reuse finished/interrupted runs instead of retraining")
     args = p.parse_args(argv)
@@ -52,11 +54,15 @@ def main(argv: list[str] | None = None) -> None:
         batch = args.pneumonia_batch_size if name == "pneumoniamnist" else args.breast_batch_size
         cfg = TrainConfig(datasets=[name], encoder="resnet18_small", epochs=epochs, batch_size=batch, lr=args.lr,
                           seed=args.seed, balance_loss=args.balance_loss, n_boot=args.n_boot,
-                          out_dir=args.out / "runs", run_name=f"{name}__resnet18_small__e{epochs}_b{batch}_lr{args.lr}")
+                          transform_options={"augment": True} if args.augment else {},
+                          out_dir=args.out / "runs",
+                          run_name=f"{name}__resnet18_small__e{epochs}_b{batch}_lr{args.lr}"
+                                   f"{'_aug' if args.augment else ''}{'_bal' if args.balance_loss else ''}")
         if not args.resume:
             shutil.rmtree(cfg.run_dir, ignore_errors=True)
         result = train(cfg)
-        setting = f"{epochs} ep, batch {batch}, lr {args.lr}, {result.train_seconds / 60:.1f} min"
+        setting = (f"{epochs} ep, batch {batch}, lr {args.lr}{', shift+flip aug' if args.augment else ''}"
+                   f"{', balanced loss' if args.balance_loss else ''}, {result.train_seconds / 60:.1f} min")
         ref_auc, ref_acc = REFERENCE.get(name, (None, None))
         extra = {"train samples/s": f"{result.samples_per_second:.1f}"}
         rows.append(C.row_from(result, name, "auroc", ref_auc, setting=setting, extra=extra))

@@ -7,7 +7,7 @@ import pytest
 from scipy import signal as sps
 
 from climb.loading.transforms import (BandPass, CenterCrop1D, Compose, EHRTimeseries, HUWindow, Normalize, Notch,
-                                   RandomCrop1D, Resample, Resize3D, ResizePadSquare, SelectLeads, Standardize,
+                                   RandomCrop1D, RandomShiftFlip, Resample, Resize3D, ResizePadSquare, SelectLeads, Standardize,
                                    ToFloat, compute_stats, default_transform, forward_fill)
 from climb.prepare.builders.ptbxl import LEADS
 
@@ -148,3 +148,40 @@ def test_default_transform_on_real_ptbxl_card_selects_leads_by_name(shared_data)
     out = picked[0]["signal"]
     assert out.shape == (2, 500) and out.dtype.is_floating_point
     np.testing.assert_allclose(out.numpy(), expected, atol=1e-5)
+
+
+def test_random_shift_flip_moves_content_within_bounds_and_is_seeded():
+    img = np.zeros((1, 16, 16), np.float32)
+    img[0, 8, 3] = 1.0  # one bright pixel, far enough from the border that a 2-px shift keeps it
+    t = RandomShiftFlip(max_shift=0.125)
+    moves, flips = set(), set()
+    for seed in range(60):
+        out = t(img, rng=np.random.default_rng(seed))
+        assert out.shape == img.shape and out.sum() == 1.0
+        np.testing.assert_array_equal(out, t(img, rng=np.random.default_rng(seed)))  # same draw, same image
+        (y,), (x,) = np.nonzero(out[0])
+        flipped = x >= 8
+        dx = (15 - x) - 3 if flipped else x - 3
+        moves.add((y - 8, dx))
+        flips.add(bool(flipped))
+    assert flips == {True, False}
+    assert all(abs(dy) <= 2 and abs(dx) <= 2 for dy, dx in moves) and len(moves) > 10
+    video = np.stack([img, img])  # (T, C, H, W): frames move together
+    out = t(video, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(out[0], out[1])
+
+
+def test_default_transform_augments_train_images_only_and_refuses_signals():
+    card = {"name": "toy", "fields": {"label": {"kind": "label"}, "image": {"kind": "image", "shape": [1, 28, 28]}}}
+    img = np.random.default_rng(0).integers(0, 255, (1, 28, 28), dtype=np.uint8)
+    train = default_transform(card, True, augment=True, image_size=32)
+    draws = [train({"image": img}, rng=np.random.default_rng(s))["image"] for s in range(4)]
+    assert all(d.shape == (1, 32, 32) for d in draws)
+    assert any(not np.array_equal(draws[0], d) for d in draws[1:])
+    evaluation = default_transform(card, False, augment=True, image_size=32)
+    plain = default_transform(card, False, image_size=32)
+    np.testing.assert_array_equal(evaluation({"image": img}, rng=np.random.default_rng(1))["image"],
+                                  plain({"image": img})["image"])
+    ecg = {"name": "ecg", "fields": {"signal": {"kind": "signal", "shape": [1, 100]}}}
+    with pytest.raises(ValueError, match="image/video fields only; ecg has"):
+        default_transform(ecg, True, augment=True)

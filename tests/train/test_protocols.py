@@ -11,6 +11,7 @@ from lightning.pytorch.callbacks import Callback
 from climb.models import create_encoder
 from climb.train import TrainConfig, few_shot, train
 from climb.train.module import ClimbModule
+from helpers import prepare_into
 
 FAST = dict(epochs=1, batch_size=16, limit_train_batches=3, n_boot=20)
 
@@ -145,3 +146,27 @@ def test_pretrained_encoder_of_another_input_width_is_reused_through_an_adapter(
     module = ClimbModule(cfg.model_dump(mode="json"), info)
     assert set(module.adapters) == {"ptbxl"}
     assert module({"signal": torch.randn(2, 12, 1000)}, "ptbxl").shape == (2, 5)
+
+
+def test_transform_options_reach_the_splits_and_unknown_options_fail(shared_data, tmp_path, monkeypatch):
+    from pydantic import ValidationError
+
+    from climb.loading.transforms import RandomShiftFlip
+    from climb.train.data import build_task
+
+    with pytest.raises(ValidationError, match="unknown transform option"):
+        TrainConfig(datasets=["breastmnist"], encoder="resnet18_small", transform_options={"augmnt": True})
+    prepare_into(tmp_path / "home", {"breastmnist": shared_data / "medmnist"})
+    monkeypatch.setenv("CLIMB_HOME", str(tmp_path / "home"))
+    options = {"augment": True, "image_size": 32}
+    task = build_task("breastmnist", "image", input_field=None, transform="default", shots=None, seed=0,
+                      transform_options=options)
+    steps = lambda ds: [type(t) for t in ds.transform.per_field["image"].transforms]  # noqa: E731
+    assert RandomShiftFlip in steps(task.train) and RandomShiftFlip not in steps(task.val)
+    assert task.train[0]["image"].shape == (1, 32, 32) and task.test[0]["image"].shape == (1, 32, 32)
+    cfg = TrainConfig(datasets=["breastmnist"], encoder="resnet18_small", out_dir=tmp_path / "runs",
+                      transform_options=options, limit_val_batches=1, **FAST)
+    result = train(cfg)
+    val = _logged(result.run_dir)["val/breastmnist/auroc"].dropna()
+    assert len(val) == 1 and 0.0 <= val.iloc[0] <= 1.0
+    assert {r.metric for r in result.rows} >= {"auroc", "accuracy"}

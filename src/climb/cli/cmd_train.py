@@ -48,6 +48,9 @@ def register(app: typer.Typer) -> None:
         precision: Optional[str] = typer.Option(None, help="32-true, bf16-mixed, ..."),
         num_nodes: Optional[int] = typer.Option(None),
         limit_train_batches: Optional[float] = typer.Option(None),
+        limit_val_batches: Optional[float] = typer.Option(None),
+        augment: Optional[bool] = typer.Option(None, help="Random shift + flip on train images."),
+        image_size: Optional[int] = typer.Option(None, help="Resize-and-pad images to this side."),
         n_boot: Optional[int] = typer.Option(None, help="Bootstrap replicates for the CIs."),
         out: Optional[Path] = typer.Option(None, "--out", help="Directory for runs (default runs/train)."),
         quiet: bool = typer.Option(False, "--quiet", "-q"),
@@ -61,12 +64,15 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True)
         devices_value = int(devices) if devices and devices.isdigit() else devices
         limit = int(limit_train_batches) if limit_train_batches and limit_train_batches >= 1 else limit_train_batches
+        limit_val = int(limit_val_batches) if limit_val_batches and limit_val_batches >= 1 else limit_val_batches
+        options = {k: v for k, v in {"augment": augment, "image_size": image_size}.items() if v is not None}
         try:
             cfg = _config(dataset, encoder, config, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                           shots=shots, pretrained=pretrained, freeze_encoder=freeze_encoder,
                           accelerator=accelerator, devices=devices_value, strategy=strategy,
                           precision=precision, num_nodes=num_nodes, limit_train_batches=limit,
-                          n_boot=n_boot, out_dir=out)
+                          limit_val_batches=limit_val, n_boot=n_boot, out_dir=out,
+                          transform_options=options or None)
             result = run(cfg, quiet=quiet)
         except (ValidationError, ValueError, KeyError, FileNotFoundError, FloatingPointError) as e:
             console.print(f"[red]error:[/red] {e}")

@@ -191,6 +191,25 @@ def _pad_to(x: np.ndarray, hw: tuple[int, int], fill: float) -> np.ndarray:
     return np.pad(x, pad, constant_values=fill)
 
 
+class RandomShiftFlip(RandomTransform):
+    """Image augmentation: random translation by up to `max_shift` of each side (zero fill)
+    and a horizontal flip with probability `flip_p`. (C,H,W) or video (T,C,H,W), one draw per
+    sample (a video's frames move together)."""
+
+    def __init__(self, max_shift: float = 0.125, flip_p: float = 0.5, seed: int = 0):
+        super().__init__(seed)
+        self.max_shift, self.flip_p = float(max_shift), float(flip_p)
+
+    def apply(self, x, rng):
+        h, w = x.shape[-2:]
+        dy, dx = (int(rng.integers(-int(s * self.max_shift), int(s * self.max_shift) + 1)) for s in (h, w))
+        flip = rng.random() < self.flip_p
+        out = np.zeros_like(x)
+        src = x[..., max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)]
+        out[..., max(0, dy):max(0, dy) + src.shape[-2], max(0, dx):max(0, dx) + src.shape[-1]] = src
+        return out[..., ::-1].copy() if flip else out
+
+
 class HUWindow(Transform):
     """Clip CT intensities to a (level, width) HU window and scale it to [0, 1]."""
 
@@ -459,6 +478,7 @@ def default_transform(
     sampling_rate: float | None = None,
     crop_seconds: float | None = None,
     leads: Sequence[str] | None = None,
+    augment: bool = False,
     seed: int = 0,
 ) -> FieldTransforms:
     """One transform per field of `card`, by kind.
@@ -472,7 +492,13 @@ def default_transform(
     (train) / centre (eval) crop of `crop_seconds`, per-lead standardisation.
     timeseries: forward-fill + observation mask + standardisation (`EHRTimeseries`);
     tabular: standardisation, NaN -> 0. Graph, text and scalar fields are left as they are.
+    `augment` (train only; image/video fields, else a ValueError): `RandomShiftFlip` after
+    resizing, before normalisation (the shifted-in border is black).
     """
+    if augment and not any(m.get("kind") in ("image", "video") for m in card["fields"].values()):
+        kinds = sorted({m.get("kind") for m in card["fields"].values()})
+        raise ValueError(f"augment=True: default augmentation exists for image/video fields only; "
+                         f"{card.get('name', 'this dataset')} has {kinds}")
     stats = stats or {}
     per_field: dict[str, Transform] = {}
     for name, meta in card["fields"].items():
@@ -483,6 +509,8 @@ def default_transform(
             channels = shape[-3] if shape else 3
             steps: list[Transform] = [ToFloat()]
             steps.append(ResizePadSquare(image_size) if image_size else PadSquare())
+            if augment and train:
+                steps.append(RandomShiftFlip(seed=seed))
             steps.append(Normalize(field_stats["mean"], field_stats["std"]) if field_stats
                          else Normalize.imagenet(channels))
             per_field[name] = Compose(steps)
@@ -510,6 +538,6 @@ def _hu_window(meta: Mapping[str, Any]) -> HUWindow:
 __all__ = [
     "BandPass", "CenterCrop1D", "Compose", "EHRTimeseries", "FieldTransforms", "HUWindow", "HU_WINDOWS",
     "IMAGENET_MEAN", "IMAGENET_STD", "Normalize", "Notch", "PadSquare", "RandomCrop1D", "RandomTransform",
-    "Resample", "Resize3D", "ResizePadSquare", "SelectLeads", "Standardize", "Tabular", "ToFloat",
+    "RandomShiftFlip", "Resample", "Resize3D", "ResizePadSquare", "SelectLeads", "Standardize", "Tabular", "ToFloat",
     "Transform", "as_numpy", "compute_stats", "default_transform", "forward_fill",
 ]

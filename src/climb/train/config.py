@@ -27,6 +27,9 @@ class TrainConfig(BaseModel):
     seed: int = 0
     num_workers: int = Field(0, ge=0)
     transform: str | None = "default"
+    # keyword arguments of `climb.loading.transforms.default_transform`, e.g.
+    # {"image_size": 64, "augment": true} or {"sampling_rate": 100, "crop_seconds": 2.5}
+    transform_options: dict[str, Any] = {}
     balance_loss: bool = True  # class-imbalance weights from train counts
     # multitask
     sampling: Literal["proportional", "temperature", "round_robin"] = "proportional"
@@ -34,6 +37,7 @@ class TrainConfig(BaseModel):
     # data budget: k examples per class (few-shot) drawn from the train split, nested by seed
     shots: int | None = Field(None, ge=1)
     limit_train_batches: int | float = 1.0
+    limit_val_batches: int | float = 1.0
     # scale-out, passed to Lightning
     accelerator: str = "cpu"
     devices: int | str = 1
@@ -44,6 +48,19 @@ class TrainConfig(BaseModel):
     n_boot: int = Field(200, ge=0)
     out_dir: Path = Path("runs/train")
     run_name: str | None = None
+
+    @field_validator("transform_options")
+    @classmethod
+    def _transform_options(cls, v: dict[str, Any]) -> dict[str, Any]:
+        import inspect
+
+        from climb.loading.transforms import default_transform
+
+        allowed = set(inspect.signature(default_transform).parameters) - {"card", "train", "seed", "stats"}
+        unknown = sorted(set(v) - allowed)
+        if unknown:
+            raise ValueError(f"unknown transform option(s) {unknown}; allowed: {sorted(allowed)}")
+        return v
 
     @field_validator("precision")
     @classmethod

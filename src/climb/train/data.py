@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from climb.catalog.schema import Task
 from climb.loading import ClimbDataset, MultiTaskBatchSampler, MultiTaskDataset, few_shot_indices, load
+from climb.loading.transforms import default_transform
 
 # encoder modality -> the field kind it reads
 MODALITY_FIELD_KIND = {"graph": "node_features"}
@@ -67,16 +68,28 @@ def pick_field(card: dict[str, Any], modality: str, requested: str | None) -> tu
 
 
 def build_task(name: str, modality: str, *, input_field: str | None, transform: str | None,
-               shots: int | None, seed: int) -> TaskData:
-    """Load the splits of prepared dataset `name` for an encoder of `modality`."""
-    train = load(name, "train", transform=transform, seed=seed)
-    field, kind = pick_field(train.card, modality, input_field)
-    keep = [field, *(f for f, m in train.card["fields"].items() if m["kind"] in ("edge_index", "edge_weight"))]
-    keep = [f for f in keep if f in train.card["fields"]] if kind == "node_features" else [field]
-    train = load(name, "train", transform=transform, fields=keep, seed=seed)
-    splits = train.card["splits"]
-    val = load(name, "val", transform=transform, fields=keep, seed=seed) if "val" in splits else None
-    test = load(name, "test", transform=transform, fields=keep, seed=seed) if "test" in splits else None
+               shots: int | None, seed: int, transform_options: dict[str, Any] | None = None) -> TaskData:
+    """Load the splits of prepared dataset `name` for an encoder of `modality`.
+
+    `transform="default"` with `transform_options` builds `default_transform(card, train=...,
+    **transform_options)` per split (augmentation, if asked for, only on train).
+    """
+    train = load(name, "train", seed=seed)
+    card = train.card
+    field, kind = pick_field(card, modality, input_field)
+    keep = [field, *(f for f, m in card["fields"].items() if m["kind"] in ("edge_index", "edge_weight"))]
+    keep = [f for f in keep if f in card["fields"]] if kind == "node_features" else [field]
+
+    def split(part: str) -> ClimbDataset:
+        t: Any = transform
+        if transform == "default" and transform_options:
+            t = default_transform(card, train=part == "train", seed=seed, **transform_options)
+        return load(name, part, transform=t, fields=keep, seed=seed)
+
+    train = split("train")
+    splits = card["splits"]
+    val = split("val") if "val" in splits else None
+    test = split("test") if "test" in splits else None
     labels = train.labels
     subset: Dataset = train
     if shots is not None:

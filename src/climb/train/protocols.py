@@ -94,7 +94,8 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     modality = encoder_modality(cfg.encoder)
     tasks = {n: build_task(n, modality, input_field=cfg.input_field, transform=cfg.transform,
-                           shots=cfg.shots, seed=cfg.seed) for n in cfg.datasets}
+                           shots=cfg.shots, seed=cfg.seed, transform_options=cfg.transform_options)
+             for n in cfg.datasets}
     kinds = {t.kind for t in tasks.values()}
     if len(kinds) > 1:
         raise ValueError(f"one shared encoder needs one input kind; datasets give {sorted(kinds)}")
@@ -111,6 +112,7 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
     trainer = L.Trainer(
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, strategy=strategy,
         num_nodes=cfg.num_nodes, precision=cfg.precision, limit_train_batches=cfg.limit_train_batches,
+        limit_val_batches=cfg.limit_val_batches,
         # one log version per attempt: a resumed run keeps the logs of the attempts before it
         logger=[CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tb")],
         callbacks=[ckpt, speed, *callbacks], use_distributed_sampler=False,
