@@ -9,7 +9,8 @@ Configurations (encoder @ input, dataset):
 * eegnet         @ 1x4097    Bonn EEG (one channel, 23.6 s at 173.61 Hz)
 
 "train" = `RunResult.samples_per_second` of `climb.train.train` (1 epoch of `--batches`
-batches: data loading, transforms, loss, optimiser, logging; validation excluded).
+batches, each timed from Lightning's batch start to batch end: forward, loss, backward,
+optimiser, logging; the first 2 (warm-up) steps, data loading and validation excluded).
 "raw" = the same encoder + linear head on a random tensor of the same shape: AdamW
 forward+backward+step, `--batches` timed steps after 2 warm-up steps. Both in this
 process, same batch size, same torch threads. The machine is shared, so the load

@@ -170,3 +170,21 @@ def test_transform_options_reach_the_splits_and_unknown_options_fail(shared_data
     val = _logged(result.run_dir)["val/breastmnist/auroc"].dropna()
     assert len(val) == 1 and 0.0 <= val.iloc[0] <= 1.0
     assert {r.metric for r in result.rows} >= {"auroc", "accuracy"}
+
+
+def test_throughput_leaves_out_warmup_steps(monkeypatch):
+    from types import SimpleNamespace
+
+    from climb.train import protocols
+
+    clock = iter([0.0, 10.0, 10.0, 11.0, 11.0, 12.0])  # a 10 s warm-up step, then two 1 s steps
+    monkeypatch.setattr(protocols.time, "perf_counter", lambda: next(clock))
+    speed, trainer = protocols.Throughput(warmup=1), SimpleNamespace(world_size=2)
+    batch = {"label": torch.zeros(8)}
+    for i in range(3):
+        speed.on_train_batch_start(trainer, None, batch, i)
+        speed.on_train_batch_end(trainer, None, None, batch, i)
+    assert speed.rate == 16.0  # 2 steps x 8 samples x 2 ranks / 2 s
+    short = protocols.Throughput(warmup=5)
+    short.samples, short.all_samples, short.all_seconds = 0, 48, 12.0
+    assert short.rate == 4.0  # fewer steps than the warm-up: all of them count

@@ -69,22 +69,36 @@ class ClimbDataModule(L.LightningDataModule):
 
 
 class Throughput(Callback):
-    """Training samples per second (excluding validation)."""
+    """Steady-state training samples per second (excluding validation and data loading).
 
-    def __init__(self) -> None:
+    The first `warmup` steps of a fit (kernel selection, allocator growth: often seconds on
+    CPU) are left out when the fit has more steps than that; a shorter fit counts them all.
+    """
+
+    def __init__(self, warmup: int = 2) -> None:
+        self.warmup = warmup
+        self.steps = 0
         self.samples, self.seconds, self._t = 0, 0.0, 0.0
+        self.all_samples, self.all_seconds = 0, 0.0
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         self._t = time.perf_counter()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        self.seconds += time.perf_counter() - self._t
-        size = len(batch["label"]) if isinstance(batch, dict) else len(batch)
-        self.samples += size * trainer.world_size
+        seconds = time.perf_counter() - self._t
+        size = (len(batch["label"]) if isinstance(batch, dict) else len(batch)) * trainer.world_size
+        self.steps += 1
+        self.all_samples += size
+        self.all_seconds += seconds
+        if self.steps > self.warmup:
+            self.samples += size
+            self.seconds += seconds
 
     @property
     def rate(self) -> float:
-        return self.samples / self.seconds if self.seconds else 0.0
+        if self.seconds:
+            return self.samples / self.seconds
+        return self.all_samples / self.all_seconds if self.all_seconds else 0.0
 
 
 def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Callback] = (),
