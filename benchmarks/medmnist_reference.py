@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--balance-loss", action="store_true", help="class-weighted loss (MedMNIST used plain CE)")
     p.add_argument("--augment", action="store_true",
-                   help="random shift (up to 1/8 of the side) + horizontal flip on train images (MedMNIST used none)")
+                   help="random horizontal flip on train images (MedMNIST used none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="reuse finished/interrupted runs instead of retraining")
     args = p.parse_args(argv)
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         if not args.resume:
             shutil.rmtree(cfg.run_dir, ignore_errors=True)
         result = train(cfg)
-        setting = (f"{epochs} ep, batch {batch}, lr {args.lr}{', shift+flip aug' if args.augment else ''}"
+        setting = (f"{epochs} ep, batch {batch}, lr {args.lr}{', flip aug' if args.augment else ''}"
                    f"{', balanced loss' if args.balance_loss else ''}, {result.train_seconds / 60:.1f} min")
         ref_auc, ref_acc = REFERENCE.get(name, (None, None))
         extra = {"train samples/s": f"{result.samples_per_second:.1f}"}

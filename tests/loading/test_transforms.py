@@ -153,7 +153,7 @@ def test_default_transform_on_real_ptbxl_card_selects_leads_by_name(shared_data)
 def test_random_shift_flip_moves_content_within_bounds_and_is_seeded():
     img = np.zeros((1, 16, 16), np.float32)
     img[0, 8, 3] = 1.0  # one bright pixel, far enough from the border that a 2-px shift keeps it
-    t = RandomShiftFlip(max_shift=0.125)
+    t = RandomShiftFlip(max_shift=0.125, fill=0.0)
     moves, flips = set(), set()
     for seed in range(60):
         out = t(img, rng=np.random.default_rng(seed))
@@ -174,12 +174,17 @@ def test_random_shift_flip_moves_content_within_bounds_and_is_seeded():
 def test_default_transform_augments_train_images_only_and_refuses_signals():
     card = {"name": "toy", "fields": {"label": {"kind": "label"}, "image": {"kind": "image", "shape": [1, 28, 28]}}}
     img = np.random.default_rng(0).integers(0, 255, (1, 28, 28), dtype=np.uint8)
-    train = default_transform(card, True, augment=True, image_size=32)
-    draws = [train({"image": img}, rng=np.random.default_rng(s))["image"] for s in range(4)]
-    assert all(d.shape == (1, 32, 32) for d in draws)
-    assert any(not np.array_equal(draws[0], d) for d in draws[1:])
-    evaluation = default_transform(card, False, augment=True, image_size=32)
     plain = default_transform(card, False, image_size=32)
+    base = plain({"image": img})["image"]
+    flip_only = default_transform(card, True, augment=True, image_size=32)  # True = horizontal flip only
+    draws = [flip_only({"image": img}, rng=np.random.default_rng(s))["image"] for s in range(8)]
+    kinds = {("same" if np.array_equal(d, base) else "flipped" if np.array_equal(d, base[..., ::-1]) else "other")
+             for d in draws}
+    assert kinds == {"same", "flipped"}
+    shifting = default_transform(card, True, augment={"max_shift": 0.125, "flip_p": 0.0}, image_size=32)
+    shifted = [shifting({"image": img}, rng=np.random.default_rng(s))["image"] for s in range(8)]
+    assert all(d.shape == (1, 32, 32) for d in shifted) and any(not np.array_equal(d, base) for d in shifted)
+    evaluation = default_transform(card, False, augment=True, image_size=32)
     np.testing.assert_array_equal(evaluation({"image": img}, rng=np.random.default_rng(1))["image"],
                                   plain({"image": img})["image"])
     ecg = {"name": "ecg", "fields": {"signal": {"kind": "signal", "shape": [1, 100]}}}

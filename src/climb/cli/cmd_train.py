@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         num_nodes: Optional[int] = typer.Option(None),
         limit_train_batches: Optional[float] = typer.Option(None),
         limit_val_batches: Optional[float] = typer.Option(None),
-        augment: Optional[bool] = typer.Option(None, help="Random shift + flip on train images."),
+        augment: Optional[bool] = typer.Option(None, help="Random horizontal flip on train images."),
         image_size: Optional[int] = typer.Option(None, help="Resize-and-pad images to this side."),
         n_boot: Optional[int] = typer.Option(None, help="Bootstrap replicates for the CIs."),
         out: Optional[Path] = typer.Option(None, "--out", help="Directory for runs (default runs/train)."),

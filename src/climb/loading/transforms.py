@@ -192,22 +192,25 @@ def _pad_to(x: np.ndarray, hw: tuple[int, int], fill: float) -> np.ndarray:
 
 
 class RandomShiftFlip(RandomTransform):
-    """Image augmentation: random translation by up to `max_shift` of each side (zero fill)
-    and a horizontal flip with probability `flip_p`. (C,H,W) or video (T,C,H,W), one draw per
-    sample (a video's frames move together)."""
+    """Image augmentation: random translation by up to `max_shift` of each side and a
+    horizontal flip with probability `flip_p`. The border that moves in repeats the edge
+    pixels (`fill="edge"`, default; "reflect" mirrors, a number fills with that value).
+    (C,H,W) or video (T,C,H,W), one draw per sample (a video's frames move together)."""
 
-    def __init__(self, max_shift: float = 0.125, flip_p: float = 0.5, seed: int = 0):
+    def __init__(self, max_shift: float = 0.125, flip_p: float = 0.5, fill: str | float = "edge", seed: int = 0):
         super().__init__(seed)
-        self.max_shift, self.flip_p = float(max_shift), float(flip_p)
+        self.max_shift, self.flip_p, self.fill = float(max_shift), float(flip_p), fill
 
     def apply(self, x, rng):
         h, w = x.shape[-2:]
-        dy, dx = (int(rng.integers(-int(s * self.max_shift), int(s * self.max_shift) + 1)) for s in (h, w))
+        py, px = int(h * self.max_shift), int(w * self.max_shift)
+        dy, dx = int(rng.integers(-py, py + 1)), int(rng.integers(-px, px + 1))
         flip = rng.random() < self.flip_p
-        out = np.zeros_like(x)
-        src = x[..., max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)]
-        out[..., max(0, dy):max(0, dy) + src.shape[-2], max(0, dx):max(0, dx) + src.shape[-1]] = src
-        return out[..., ::-1].copy() if flip else out
+        pad = [(0, 0)] * (x.ndim - 2) + [(py, py), (px, px)]
+        kw = {"mode": self.fill} if isinstance(self.fill, str) else {"constant_values": self.fill}
+        padded = np.pad(x, pad, **kw)
+        out = padded[..., py - dy:py - dy + h, px - dx:px - dx + w]
+        return np.ascontiguousarray(out[..., ::-1] if flip else out)
 
 
 class HUWindow(Transform):
@@ -478,7 +481,7 @@ def default_transform(
     sampling_rate: float | None = None,
     crop_seconds: float | None = None,
     leads: Sequence[str] | None = None,
-    augment: bool = False,
+    augment: bool | Mapping[str, Any] = False,
     seed: int = 0,
 ) -> FieldTransforms:
     """One transform per field of `card`, by kind.
@@ -493,7 +496,9 @@ def default_transform(
     timeseries: forward-fill + observation mask + standardisation (`EHRTimeseries`);
     tabular: standardisation, NaN -> 0. Graph, text and scalar fields are left as they are.
     `augment` (train only; image/video fields, else a ValueError): `RandomShiftFlip` after
-    resizing, before normalisation (the shifted-in border is black).
+    resizing, before normalisation. True = horizontal flip only (translations of +-1/8 of the
+    side cut BreastMNIST validation AUROC from 0.92 to 0.75 in benchmarks/medmnist_reference.py);
+    a mapping = `RandomShiftFlip` keyword arguments, e.g. {"max_shift": 0.1, "flip_p": 0.5}.
     """
     if augment and not any(m.get("kind") in ("image", "video") for m in card["fields"].values()):
         kinds = sorted({m.get("kind") for m in card["fields"].values()})
@@ -510,7 +515,8 @@ def default_transform(
             steps: list[Transform] = [ToFloat()]
             steps.append(ResizePadSquare(image_size) if image_size else PadSquare())
             if augment and train:
-                steps.append(RandomShiftFlip(seed=seed))
+                options = dict(augment) if isinstance(augment, Mapping) else {"max_shift": 0.0}
+                steps.append(RandomShiftFlip(seed=seed, **options))
             steps.append(Normalize(field_stats["mean"], field_stats["std"]) if field_stats
                          else Normalize.imagenet(channels))
             per_field[name] = Compose(steps)
