@@ -16,7 +16,12 @@ def _config(dataset: list[str], encoder: Optional[str], config: Optional[Path], 
         values["datasets"] = dataset
     if encoder:
         values["encoder"] = encoder
-    return TrainConfig.from_yaml(config, **values) if config else TrainConfig.model_validate(values)
+    if config:
+        base = TrainConfig.from_yaml(config)
+        if "transform_options" in values:  # flags add to the YAML's transform options
+            values["transform_options"] = {**base.transform_options, **values["transform_options"]}
+        return base.model_validate({**base.model_dump(exclude_unset=True), **values})
+    return TrainConfig.model_validate(values)
 
 
 def _print(result, console) -> None:
