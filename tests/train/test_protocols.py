@@ -188,3 +188,14 @@ def test_throughput_leaves_out_warmup_steps(monkeypatch):
     short = protocols.Throughput(warmup=5)
     short.samples, short.all_samples, short.all_seconds = 0, 48, 12.0
     assert short.rate == 4.0  # fewer steps than the warm-up: all of them count
+
+
+def test_ema_weights_are_validated_checkpointed_and_tested(climb_prepared, tmp_path):
+    cfg = TrainConfig(datasets=["ptbxl"], encoder="resnet1d_wang", out_dir=tmp_path, ema_decay=0.5, **FAST)
+    result = train(cfg)
+    ckpt = torch.load(result.run_dir / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=False)
+    averaged, current = ckpt["state_dict"], ckpt["current_model_state"]
+    key = next(k for k in averaged if k.startswith("encoder.") and k.endswith("weight"))
+    assert not torch.equal(averaged[key], current[key])  # 3 steps with decay 0.5: the average lags
+    saved = result_encoder_eval(result).state_dict()
+    torch.testing.assert_close(saved[key.removeprefix("encoder.")], averaged[key])

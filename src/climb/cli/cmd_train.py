@@ -56,6 +56,7 @@ def register(app: typer.Typer) -> None:
         limit_val_batches: Optional[float] = typer.Option(None),
         augment: Optional[bool] = typer.Option(None, help="Random horizontal flip on train images."),
         image_size: Optional[int] = typer.Option(None, help="Resize-and-pad images to this side."),
+        ema_decay: Optional[float] = typer.Option(None, help="EMA of the weights (e.g. 0.99) for val/test."),
         n_boot: Optional[int] = typer.Option(None, help="Bootstrap replicates for the CIs."),
         out: Optional[Path] = typer.Option(None, "--out", help="Directory for runs (default runs/train)."),
         quiet: bool = typer.Option(False, "--quiet", "-q"),
@@ -76,7 +77,7 @@ def register(app: typer.Typer) -> None:
                           shots=shots, pretrained=pretrained, freeze_encoder=freeze_encoder,
                           accelerator=accelerator, devices=devices_value, strategy=strategy,
                           precision=precision, num_nodes=num_nodes, limit_train_batches=limit,
-                          limit_val_batches=limit_val, n_boot=n_boot, out_dir=out,
+                          limit_val_batches=limit_val, n_boot=n_boot, out_dir=out, ema_decay=ema_decay,
                           transform_options=options or None)
             result = run(cfg, quiet=quiet)
         except (ValidationError, ValueError, KeyError, FileNotFoundError, FloatingPointError) as e:

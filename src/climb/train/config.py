@@ -31,6 +31,9 @@ class TrainConfig(BaseModel):
     # {"image_size": 64, "augment": true} or {"sampling_rate": 100, "crop_seconds": 2.5}
     transform_options: dict[str, Any] = {}
     balance_loss: bool = True  # class-imbalance weights from train counts
+    # exponential moving average of the weights (Lightning's EMAWeightAveraging): validation,
+    # checkpoints and the test use the averaged weights; e.g. 0.99 ~ the last 100 steps
+    ema_decay: float | None = Field(None, gt=0, lt=1)
     # multitask
     sampling: Literal["proportional", "temperature", "round_robin"] = "proportional"
     temperature: float = Field(2.0, gt=0)

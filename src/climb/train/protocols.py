@@ -22,7 +22,7 @@ import lightning as L
 import numpy as np
 import torch
 import yaml
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from climb.evaluate.bootstrap import bootstrap_metrics
@@ -121,6 +121,7 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
     ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", save_last=True,
                            monitor="val/score" if has_val else None, mode="max")
     speed = Throughput()
+    averaging = [EMAWeightAveraging(decay=cfg.ema_decay)] if cfg.ema_decay else []
     # multitask batches touch one head each: DDP must expect parameters without gradients
     strategy = "ddp_find_unused_parameters_true" if len(tasks) > 1 and cfg.strategy == "ddp" else cfg.strategy
     trainer = L.Trainer(
@@ -129,7 +130,7 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
         limit_val_batches=cfg.limit_val_batches,
         # one log version per attempt: a resumed run keeps the logs of the attempts before it
         logger=[CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tb")],
-        callbacks=[ckpt, speed, *callbacks], use_distributed_sampler=False,
+        callbacks=[ckpt, speed, *averaging, *callbacks], use_distributed_sampler=False,
         enable_progress_bar=not quiet, enable_model_summary=not quiet, log_every_n_steps=1,
         deterministic="warn" if cfg.accelerator != "cpu" else True,
         num_sanity_val_steps=0,
