@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--balance-loss", action="store_true", help="class-weighted loss (MedMNIST used plain CE)")
     p.add_argument("--augment", action="store_true",
                    help="random horizontal flip on train images (MedMNIST used none)")
+    p.add_argument("--lr-schedule", default="cosine", choices=["cosine", "multistep", "constant"],
+                   help="multistep = x0.1 at 50 %% and 75 %% of the epochs (MedMNIST)")
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW; 0 = Adam (MedMNIST)")
     p.add_argument("--ema-decay", type=float, default=None, help="EMA of the weights (MedMNIST used none)")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated; one run per seed")
     p.add_argument("--resume", action="store_true", help="reuse finished/interrupted runs instead of retraining")
@@ -54,16 +57,20 @@ def main(argv: list[str] | None = None) -> None:
     for name in names:
         epochs = args.pneumonia_epochs if name == "pneumoniamnist" else args.breast_epochs
         batch = args.pneumonia_batch_size if name == "pneumoniamnist" else args.breast_batch_size
-        setting = (f"{epochs} ep, batch {batch}, lr {args.lr}{', flip aug' if args.augment else ''}"
+        setting = (f"{epochs} ep, batch {batch}, lr {args.lr} {args.lr_schedule}, wd {args.weight_decay}"
+                   f"{', flip aug' if args.augment else ''}"
                    f"{', balanced loss' if args.balance_loss else ''}"
                    f"{f', EMA {args.ema_decay}' if args.ema_decay else ''}")
         results = []
         for seed in seeds:
             cfg = TrainConfig(datasets=[name], encoder="resnet18_small", epochs=epochs, batch_size=batch, lr=args.lr,
                               seed=seed, balance_loss=args.balance_loss, n_boot=args.n_boot, ema_decay=args.ema_decay,
+                              lr_schedule=args.lr_schedule, weight_decay=args.weight_decay,
                               transform_options={"augment": True} if args.augment else {},
                               out_dir=args.out / "runs",
                               run_name=f"{name}__resnet18_small__e{epochs}_b{batch}_lr{args.lr}"
+                                       f"{'' if args.lr_schedule == 'cosine' else '_' + args.lr_schedule}"
+                                       f"{'' if args.weight_decay == 1e-4 else f'_wd{args.weight_decay}'}"
                                        f"{'_aug' if args.augment else ''}{'_bal' if args.balance_loss else ''}"
                                        f"{f'_ema{args.ema_decay}' if args.ema_decay else ''}__seed{seed}")
             if not args.resume:

@@ -199,3 +199,13 @@ def test_ema_weights_are_validated_checkpointed_and_tested(climb_prepared, tmp_p
     assert not torch.equal(averaged[key], current[key])  # 3 steps with decay 0.5: the average lags
     saved = result_encoder_eval(result).state_dict()
     torch.testing.assert_close(saved[key.removeprefix("encoder.")], averaged[key])
+
+
+def test_lr_schedules_per_epoch():
+    from climb.train.module import lr_factor
+
+    assert [lr_factor("multistep", e, 100) for e in (0, 49, 50, 74)] == [1.0, 1.0, 0.1, 0.1]
+    assert lr_factor("multistep", 75, 100) == pytest.approx(0.01) and lr_factor("constant", 99, 100) == 1.0
+    assert lr_factor("cosine", 0, 10) == 1.0 and lr_factor("cosine", 5, 10) == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        TrainConfig(datasets=["ptbxl"], encoder="resnet1d_wang", lr_schedule="step")

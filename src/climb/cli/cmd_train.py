@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
         config: Optional[Path] = typer.Option(None, "--config", help="YAML TrainConfig; flags override it."),
         epochs: Optional[int] = typer.Option(None), batch_size: Optional[int] = typer.Option(None),
         lr: Optional[float] = typer.Option(None), seed: Optional[int] = typer.Option(None),
+        lr_schedule: Optional[str] = typer.Option(None, help="cosine (default), multistep, constant."),
         shots: Optional[int] = typer.Option(None, help="k training examples per class (few-shot)."),
         pretrained: Optional[Path] = typer.Option(None, help="Local encoder checkpoint to start from."),
         freeze_encoder: Optional[bool] = typer.Option(None, help="Linear probe: train the heads only."),
@@ -74,6 +75,7 @@ def register(app: typer.Typer) -> None:
         options = {k: v for k, v in {"augment": augment, "image_size": image_size}.items() if v is not None}
         try:
             cfg = _config(dataset, encoder, config, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                          lr_schedule=lr_schedule,
                           shots=shots, pretrained=pretrained, freeze_encoder=freeze_encoder,
                           accelerator=accelerator, devices=devices_value, strategy=strategy,
                           precision=precision, num_nodes=num_nodes, limit_train_batches=limit,

@@ -24,6 +24,9 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(64, ge=1)
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
+    # per-epoch learning rate: cosine to 0, "multistep" = x0.1 at 50 % and 75 % of the epochs
+    # (the MedMNIST recipe), or constant
+    lr_schedule: Literal["cosine", "multistep", "constant"] = "cosine"
     seed: int = 0
     num_workers: int = Field(0, ge=0)
     transform: str | None = "default"

@@ -131,7 +131,7 @@ class ClimbModule(L.LightningModule):
         # resumed from an epoch checkpoint matches an uninterrupted one: the cosine learning
         # rate is set from the epoch number (a stateful scheduler's step is lost when
         # Lightning checkpoints before stepping it), dropout draws from a per-step seed.
-        lr = self.cfg.lr * 0.5 * (1 + math.cos(math.pi * self.current_epoch / max(self.cfg.epochs, 1)))
+        lr = self.cfg.lr * lr_factor(self.cfg.lr_schedule, self.current_epoch, self.cfg.epochs)
         for group in self.optimizers().optimizer.param_groups:
             group["lr"] = lr
 
@@ -166,6 +166,15 @@ class ClimbModule(L.LightningModule):
     def configure_optimizers(self):
         params = [p for p in self.parameters() if p.requires_grad]
         return torch.optim.AdamW(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+
+
+def lr_factor(schedule: str, epoch: int, epochs: int) -> float:
+    """Learning-rate multiplier for `epoch` (0-based) of `epochs` under `schedule`."""
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * epoch / max(epochs, 1)))
+    if schedule == "multistep":
+        return 0.1 ** sum(epoch >= int(f * epochs) for f in (0.5, 0.75))
+    return 1.0
 
 
 def encoder_modality(name: str) -> str:
