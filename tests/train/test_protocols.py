@@ -73,6 +73,18 @@ def test_tasks_with_other_channel_counts_get_an_input_adapter():
     assert set(module.adapters) == {"b"}  # the widest input (12 channels) feeds the encoder directly
     assert module({"signal": torch.randn(2, 1, 256)}, "b").shape == (2, 3)
     assert module({"signal": torch.randn(2, 12, 256)}, "a").shape == (2, 1)
+    lead = torch.randn(2, 1, 256)  # the adapter starts by showing the encoder the lead on all 12 inputs
+    torch.testing.assert_close(module.adapters["b"](lead), lead.expand(2, 12, 256))
+
+
+def test_input_adapters_start_by_tiling_or_averaging_channels():
+    from climb.train.module import _adapter
+
+    gray = torch.rand(2, 1, 8, 8)
+    torch.testing.assert_close(_adapter("image", 1, 3)(gray), gray.expand(2, 3, 8, 8))
+    x = torch.arange(12.0).reshape(1, 12, 1)
+    torch.testing.assert_close(_adapter("signal", 12, 3)(x).flatten(), torch.tensor([4.5, 5.5, 6.5]))
+    torch.testing.assert_close(_adapter("tabular", 2, 4)(torch.tensor([[1.0, 2.0]])), torch.tensor([[1.0, 2, 1, 2]]))
 
 
 class _Crash(Callback):

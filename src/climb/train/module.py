@@ -37,10 +37,27 @@ def input_channels(kind: str, example: torch.Tensor) -> int | None:
 
 
 def _adapter(kind: str, c_in: int, c_out: int) -> nn.Module:
+    """A learnable per-task channel map (1x1 conv / linear) into the encoder's input width.
+
+    Initialised to preserve the input: a narrower input is tiled (output channel j = input
+    channel j mod c_in, e.g. a grayscale image repeated as RGB, one ECG lead on all 12 encoder
+    leads), a wider one is averaged in groups. So every task starts by showing the shared
+    encoder its own signal, and a new task transferred to a pretrained encoder does not start
+    from a random projection.
+    """
     conv = {"image": nn.Conv2d, "volume": nn.Conv3d, "signal": nn.Conv1d, "eeg": nn.Conv1d}.get(kind)
-    if conv is not None:
-        return conv(c_in, c_out, kernel_size=1)
-    return nn.Linear(c_in, c_out)
+    layer = conv(c_in, c_out, kernel_size=1) if conv is not None else nn.Linear(c_in, c_out)
+    weight = torch.zeros(c_out, c_in)
+    if c_in <= c_out:
+        weight[torch.arange(c_out), torch.arange(c_out) % c_in] = 1.0
+    else:
+        groups = torch.arange(c_in) % c_out
+        weight[groups, torch.arange(c_in)] = 1.0
+        weight /= weight.sum(dim=1, keepdim=True)
+    with torch.no_grad():
+        layer.weight.copy_(weight.reshape(layer.weight.shape))
+        layer.bias.zero_()
+    return layer
 
 
 class ClimbModule(L.LightningModule):
