@@ -94,7 +94,7 @@ def raw_rate(encoder: str, shape: tuple[int, ...], batch: int, steps: int) -> fl
 def main(argv: list[str] | None = None) -> None:
     p = C.parser("throughput", __doc__)
     p.add_argument("--configs", default=",".join(CONFIGS), help=f"subset of {list(CONFIGS)}")
-    p.add_argument("--batches", type=int, default=8, help="timed train batches per measurement")
+    p.add_argument("--batches", type=int, default=30, help="timed train batches per measurement")
     args = p.parse_args(argv)
     C.setup(args)
     from climb.loading import load
