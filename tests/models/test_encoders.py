@@ -69,6 +69,11 @@ def test_small_stem_keeps_resolution() -> None:
     with torch.no_grad():
         assert stem(small).shape[-2:] == (28, 28)
         assert stem(imagenet).shape[-2:] == (7, 7)
+    # MedMNIST's ResNet-18 (28) init: each block's last BatchNorm starts at 1 (timm: 0, opt-in)
+    last_bn = [b.bn2.weight for layer in (small.layer1, small.layer4) for b in layer]
+    assert all(torch.all(w == 1) for w in last_bn)
+    timm_init = create_encoder("resnet18_small", in_channels=1, zero_init_last=True)
+    assert torch.all(timm_init.layer1[0].bn2.weight == 0)
 
 
 def test_timeseries_encoders_handle_missing_and_padding() -> None:
