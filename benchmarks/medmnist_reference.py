@@ -1,6 +1,6 @@
 """MedMNIST v2 reference: ResNet-18 (small stem, 28 px) single-task on PneumoniaMNIST and BreastMNIST.
 
-Trains `resnet18_small` (3x3 stride-1 stem, no max-pool, as in the MedMNIST experiments)
+Trains `resnet18_small` (3x3 stride-1 stem, no max-pool, last-BN init 1: the MedMNIST ResNet-18)
 from scratch with `climb.train.train` on the official train split, picks the epoch with
 the best validation AUROC, and reports test AUROC and ACC (threshold 0.5) with 95 %
 bootstrap CIs next to MedMNIST v2 Table 3 (ResNet-18 (28): PneumoniaMNIST 0.944 / 0.854,
