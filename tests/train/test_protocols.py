@@ -176,9 +176,16 @@ def test_transform_options_reach_the_splits_and_unknown_options_fail(shared_data
     steps = lambda ds: [type(t) for t in ds.transform.per_field["image"].transforms]  # noqa: E731
     assert RandomShiftFlip in steps(task.train) and RandomShiftFlip not in steps(task.val)
     assert task.train[0]["image"].shape == (1, 32, 32) and task.test[0]["image"].shape == (1, 32, 32)
+    class CountVal(Callback):
+        batches = 0
+
+        def on_validation_batch_end(self, *args, **kwargs) -> None:
+            CountVal.batches += 1
+
     cfg = TrainConfig(datasets=["breastmnist"], encoder="resnet18_small", out_dir=tmp_path / "runs",
                       transform_options=options, limit_val_batches=1, **FAST)
-    result = train(cfg)
+    result = train(cfg, callbacks=[CountVal()])
+    assert CountVal.batches == 1  # of the 5 batches of 16 in the 78-image val split
     val = _logged(result.run_dir)["val/breastmnist/auroc"].dropna()
     assert len(val) == 1 and 0.0 <= val.iloc[0] <= 1.0
     assert {r.metric for r in result.rows} >= {"auroc", "accuracy"}

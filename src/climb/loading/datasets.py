@@ -27,14 +27,14 @@ import torch
 from torch.utils.data import Dataset
 
 from climb.catalog.schema import Task
-from climb.prepare.store import PreparedDataset
+from climb.prepare.store import CardInfo, PreparedDataset
 
 Sample = dict[str, Any]
 ARRAY_KINDS = {"image", "volume", "video", "signal", "eeg", "tabular", "timeseries",
                "node_features", "edge_index", "edge_weight", "mask"}
 
 
-class ClimbDataset(Dataset):
+class ClimbDataset(CardInfo, Dataset):
     """One split of a prepared dataset as a map-style torch Dataset.
 
     `transform`: a `FieldTransforms`/callable on the sample dict (numpy arrays, before
@@ -67,18 +67,6 @@ class ClimbDataset(Dataset):
         self._patient_ids: list[str] | None = None
 
     # -------------------------------------------------------------- metadata
-
-    @property
-    def name(self) -> str:
-        return self.card["name"]
-
-    @property
-    def task(self) -> Task:
-        return Task(self.card["task"])
-
-    @property
-    def label_names(self) -> list[str]:
-        return list(self.card["label_names"])
 
     @property
     def labels(self) -> np.ndarray:

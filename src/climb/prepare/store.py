@@ -191,16 +191,10 @@ class FieldView:
         return np.concatenate(self._np) if len(self._np) != 1 else self._np[0]
 
 
-class PreparedDataset:
-    """A prepared dataset on disk: its card and memory-mapped splits."""
+class CardInfo:
+    """Name, task and label names read from a dataset card (`self.card`)."""
 
-    def __init__(self, root: Path):
-        self.root = Path(root)
-        card_path = self.root / CARD
-        if not card_path.is_file():
-            raise FileNotFoundError(f"{self.root}: not a prepared dataset (no {CARD}); run `climb prepare`")
-        self.card: dict[str, Any] = json.loads(card_path.read_text())
-        self._tables: dict[str, pa.Table] = {}
+    card: dict[str, Any]
 
     @property
     def name(self) -> str:
@@ -212,7 +206,19 @@ class PreparedDataset:
 
     @property
     def label_names(self) -> list[str]:
-        return self.card["label_names"]
+        return list(self.card["label_names"])
+
+
+class PreparedDataset(CardInfo):
+    """A prepared dataset on disk: its card and memory-mapped splits."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        card_path = self.root / CARD
+        if not card_path.is_file():
+            raise FileNotFoundError(f"{self.root}: not a prepared dataset (no {CARD}); run `climb prepare`")
+        self.card: dict[str, Any] = json.loads(card_path.read_text())
+        self._tables: dict[str, pa.Table] = {}
 
     @property
     def splits(self) -> list[str]:

@@ -71,8 +71,8 @@ def build_task(name: str, modality: str, *, input_field: str | None, transform: 
                shots: int | None, seed: int, transform_options: dict[str, Any] | None = None) -> TaskData:
     """Load the splits of prepared dataset `name` for an encoder of `modality`.
 
-    `transform="default"` with `transform_options` builds `default_transform(card, train=...,
-    **transform_options)` per split (augmentation, if asked for, only on train).
+    `transform="default"` builds `default_transform(card, train=..., **transform_options)` per
+    split (augmentation, if asked for, only on train).
     """
     train = load(name, "train", seed=seed)
     card = train.card
@@ -82,8 +82,8 @@ def build_task(name: str, modality: str, *, input_field: str | None, transform: 
 
     def split(part: str) -> ClimbDataset:
         t: Any = transform
-        if transform == "default" and transform_options:
-            t = default_transform(card, train=part == "train", seed=seed, **transform_options)
+        if transform == "default":
+            t = default_transform(card, train=part == "train", seed=seed, **(transform_options or {}))
         return load(name, part, transform=t, fields=keep, seed=seed)
 
     train = split("train")
