@@ -108,6 +108,39 @@ def test_killed_run_resumes_to_the_same_final_metrics(climb_prepared, tmp_path):
     assert len(list(cfg.run_dir.glob("logs/*/metrics.csv"))) == 2  # the first attempt's log is kept
 
 
+class _Seen(Callback):
+    """Per epoch: the sample ids trained on, in order, and each sample's input."""
+
+    def __init__(self, field: str = "eeg") -> None:
+        self.field, self.ids, self.inputs = field, {}, {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        epoch = trainer.current_epoch
+        self.ids.setdefault(epoch, []).extend(batch["sample_id"])
+        for sid, x in zip(batch["sample_id"], batch[self.field]):
+            self.inputs.setdefault(epoch, {})[sid] = x.clone()
+
+
+def test_every_epoch_has_its_own_multitask_batch_order(climb_prepared, tmp_path):
+    seen = _Seen()
+    cfg = TrainConfig(datasets=["bonn_eeg", "bonn_eeg_seizure"], encoder="eegnet", sampling="round_robin",
+                      out_dir=tmp_path, **{**FAST, "epochs": 2, "limit_train_batches": 4})
+    train(cfg, callbacks=[seen])
+    assert len(seen.ids[0]) == len(seen.ids[1]) == 4 * 16
+    assert seen.ids[0] != seen.ids[1]  # the multitask batch sampler is re-seeded per epoch
+
+
+def test_random_crops_are_drawn_anew_every_epoch(climb_prepared, tmp_path):
+    seen = _Seen()
+    cfg = TrainConfig(datasets=["bonn_eeg"], encoder="eegnet", shots=2, transform_options={"crop_seconds": 8.0},
+                      out_dir=tmp_path, **{**FAST, "epochs": 2})
+    train(cfg, callbacks=[seen])
+    first, second = seen.inputs[0], seen.inputs[1]
+    assert set(first) == set(second) and len(first) == 10  # 2 shots x 5 classes, every epoch
+    changed = [sid for sid in first if not torch.equal(first[sid], second[sid])]
+    assert len(changed) == len(first)  # each recording gets a new random 8 s crop
+
+
 class _PoisonWeights(Callback):
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         for head in pl_module.heads.values():

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from climb.loading.datasets import ClimbDataset, collate
+from climb.loading.datasets import ClimbDataset, collate, set_epoch
 from climb.loading.fewshot import FewShotSubset, few_shot_indices
 from climb.loading.multitask import MultiTaskBatchSampler, MultiTaskDataset
 from climb.loading.transforms import default_transform
@@ -19,7 +19,7 @@ from climb.prepare.store import PreparedDataset
 
 __all__ = [
     "ClimbDataset", "FewShotSubset", "MultiTaskBatchSampler", "MultiTaskDataset", "collate",
-    "default_transform", "few_shot_indices", "load", "open_store",
+    "default_transform", "few_shot_indices", "load", "open_store", "set_epoch",
 ]
 
 

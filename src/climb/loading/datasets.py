@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import ConcatDataset, Dataset, Subset
 
 from climb.catalog.schema import Task
 from climb.prepare.store import CardInfo, PreparedDataset
@@ -146,6 +146,21 @@ class ClimbDataset(CardInfo, Dataset):
         return f"ClimbDataset({self.name!r}, split={self.split!r}, n={len(self)}, fields={self.fields})"
 
 
+def set_epoch(ds: Dataset, epoch: int) -> None:
+    """Set the epoch of every `ClimbDataset` inside `ds` (through subsets, concatenations, mixes).
+
+    Random transforms are seeded by (seed, epoch, index): without this, every epoch would
+    see the same crops and flips.
+    """
+    if isinstance(ds, Subset):
+        set_epoch(ds.dataset, epoch)
+    elif isinstance(ds, ConcatDataset):
+        for part in ds.datasets:
+            set_epoch(part, epoch)
+    elif hasattr(ds, "set_epoch"):
+        ds.set_epoch(epoch)
+
+
 def _takes_rng(fn: Callable) -> bool:
     try:
         return "rng" in inspect.signature(fn).parameters
@@ -238,4 +253,4 @@ def _collate_graph(batch: list[Sample], nodes: str, edges: str, weights: str | N
     return out
 
 
-__all__ = ["ClimbDataset", "collate"]
+__all__ = ["ClimbDataset", "collate", "set_epoch"]

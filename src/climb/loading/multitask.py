@@ -75,9 +75,10 @@ class MultiTaskDataset(Dataset):
         return MultiTaskBatchSampler(self.sizes, batch_size, **kwargs)
 
     def set_epoch(self, epoch: int) -> None:
+        from climb.loading.datasets import set_epoch
+
         for ds in self.datasets.values():
-            if hasattr(ds, "set_epoch"):
-                ds.set_epoch(epoch)
+            set_epoch(ds, epoch)
 
 
 def task_probabilities(sizes: Sequence[int], rule: str, temperature: float = 1.0) -> np.ndarray:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from lightning.pytorch.callbacks import Callback
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from climb.catalog.schema import Task
-from climb.loading import ClimbDataset, MultiTaskBatchSampler, MultiTaskDataset, few_shot_indices, load
+from climb.loading import ClimbDataset, MultiTaskBatchSampler, MultiTaskDataset, few_shot_indices, load, set_epoch
 from climb.loading.transforms import default_transform
 
 # encoder modality -> the field kind it reads
@@ -145,8 +146,7 @@ def train_loader(tasks: Sequence[TaskData], batch_size: int, seed: int, *, sampl
         t = tasks[0]
         sampler = SeededShardSampler(len(t.train), seed, True, rank, world)
         return DataLoader(t.train, batch_size=batch_size, sampler=sampler, collate_fn=t.collate,
-                          num_workers=num_workers, drop_last=len(t.train) // world > batch_size,
-                          persistent_workers=num_workers > 0)
+                          num_workers=num_workers, drop_last=len(t.train) // world > batch_size)
     multi = MultiTaskDataset({t.name: t.train for t in tasks})
     inner = MultiTaskBatchSampler(multi.sizes, batch_size, rule=sampling, temperature=temperature, seed=seed)
     return DataLoader(multi, batch_sampler=ShardedBatchSampler(inner, rank, world),
@@ -163,6 +163,30 @@ class TaskCollate:
         out = self.tasks[batch[0]["task"]].collate(batch)
         out["task"] = batch[0]["task"]
         return out
+
+
+def set_loader_epoch(loader: DataLoader, epoch: int) -> None:
+    """Seed epoch `epoch` of a training loader: its (batch) sampler's order and its datasets' augmentation."""
+    for sampler in (loader.sampler, loader.batch_sampler):
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+    set_epoch(loader.dataset, epoch)
+
+
+class EpochSeeds(Callback):
+    """Give every epoch its own sample order and augmentation draws, seeded by the epoch.
+
+    Lightning only forwards the epoch to a loader's `sampler` (not to a custom batch sampler,
+    nor to the dataset whose random transforms are seeded by (seed, epoch, index)). The
+    loader is seeded when built (a resumed run starts at its checkpoint's epoch) and at the
+    start of every epoch. Training loaders use non-persistent workers so that each epoch's
+    workers receive the dataset with its new epoch.
+    """
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        loader = trainer.train_dataloader
+        if isinstance(loader, DataLoader):
+            set_loader_epoch(loader, trainer.current_epoch)
 
 
 def eval_loader(ds: ClimbDataset, batch_size: int, num_workers: int = 0) -> DataLoader:

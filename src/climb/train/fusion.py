@@ -48,7 +48,7 @@ from climb.loading import ClimbDataset, few_shot_indices, load
 from climb.loading.transforms import FieldTransforms, compute_stats, default_transform
 from climb.models import create_encoder, get_spec, make_loss, save_encoder
 from climb.models.fusion import FUSION_STRATEGIES, make_fusion
-from climb.train.data import SeededShardSampler
+from climb.train.data import EpochSeeds, SeededShardSampler, set_loader_epoch
 from climb.train.module import input_channels
 
 TABULAR_KINDS = ("scalar", "tabular")
@@ -518,9 +518,10 @@ class FusionDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         cfg, n, world = self.cfg, len(self.data.train), self.trainer.world_size
         sampler = SeededShardSampler(n, cfg.seed, True, self.trainer.global_rank, world)
-        return DataLoader(self.data.train, batch_size=cfg.batch_size, sampler=sampler, collate_fn=self.data.collate,
-                          num_workers=cfg.num_workers, drop_last=n // world > cfg.batch_size,
-                          persistent_workers=cfg.num_workers > 0)
+        loader = DataLoader(self.data.train, batch_size=cfg.batch_size, sampler=sampler, collate_fn=self.data.collate,
+                            num_workers=cfg.num_workers, drop_last=n // world > cfg.batch_size)
+        set_loader_epoch(loader, self.trainer.current_epoch)
+        return loader
 
     def val_dataloader(self) -> list[DataLoader]:
         # every rank validates on the full split: AUROC needs all samples
@@ -546,7 +547,8 @@ def run_fusion(cfg: FusionConfig, quiet: bool = True) -> FusionResult:
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision,
         limit_train_batches=cfg.limit_train_batches, logger=CSVLogger(run_dir, name="logs", version=""),
         strategy=cfg.strategy_name, num_nodes=cfg.num_nodes, use_distributed_sampler=False,
-        callbacks=[ckpt], enable_progress_bar=not quiet, enable_model_summary=not quiet, log_every_n_steps=5,
+        callbacks=[ckpt, EpochSeeds()], enable_progress_bar=not quiet, enable_model_summary=not quiet,
+        log_every_n_steps=5,
         deterministic="warn" if cfg.accelerator != "cpu" else True, num_sanity_val_steps=0,
     )
     last = run_dir / "checkpoints" / "last.ckpt"

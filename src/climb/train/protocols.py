@@ -29,7 +29,7 @@ from climb.evaluate.bootstrap import bootstrap_metrics
 from climb.evaluate.metrics import ResultRow, result_rows, to_frame
 from climb.models import save_encoder
 from climb.train.config import TrainConfig
-from climb.train.data import TaskData, build_task, eval_loader, train_loader
+from climb.train.data import EpochSeeds, TaskData, build_task, eval_loader, set_loader_epoch, train_loader
 from climb.train.module import ClimbModule, encoder_modality
 
 
@@ -58,10 +58,12 @@ class ClimbDataModule(L.LightningDataModule):
         self.cfg, self.tasks = cfg, tasks
 
     def train_dataloader(self):
-        return train_loader(list(self.tasks.values()), self.cfg.batch_size, self.cfg.seed,
-                            sampling=self.cfg.sampling, temperature=self.cfg.temperature,
-                            num_workers=self.cfg.num_workers, rank=self.trainer.global_rank,
-                            world=self.trainer.world_size)
+        loader = train_loader(list(self.tasks.values()), self.cfg.batch_size, self.cfg.seed,
+                              sampling=self.cfg.sampling, temperature=self.cfg.temperature,
+                              num_workers=self.cfg.num_workers, rank=self.trainer.global_rank,
+                              world=self.trainer.world_size)
+        set_loader_epoch(loader, self.trainer.current_epoch)  # a resumed run starts mid-way
+        return loader
 
     def val_dataloader(self):
         # every rank validates on the full split: metrics like AUROC need all samples
@@ -130,7 +132,7 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
         limit_val_batches=cfg.limit_val_batches,
         # one log version per attempt: a resumed run keeps the logs of the attempts before it
         logger=[CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tb")],
-        callbacks=[ckpt, speed, *averaging, *callbacks], use_distributed_sampler=False,
+        callbacks=[ckpt, speed, EpochSeeds(), *averaging, *callbacks], use_distributed_sampler=False,
         enable_progress_bar=not quiet, enable_model_summary=not quiet, log_every_n_steps=1,
         deterministic="warn" if cfg.accelerator != "cpu" else True,
         num_sanity_val_steps=0,

@@ -64,7 +64,7 @@ from torch.nn import functional as F
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from climb.models import create_encoder, save_encoder
-from climb.train.data import SeededShardSampler, pick_field
+from climb.train.data import EpochSeeds, SeededShardSampler, pick_field, set_loader_epoch
 from climb.train.module import encoder_modality
 from climb.train.protocols import Throughput
 
@@ -508,9 +508,10 @@ class PretrainDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         n, world = len(self.data.dataset), self.trainer.world_size  # type: ignore[arg-type]
         sampler = SeededShardSampler(n, self.cfg.seed, True, self.trainer.global_rank, world)
-        return DataLoader(self.data.dataset, batch_size=self.cfg.batch_size, sampler=sampler,
-                          num_workers=self.cfg.num_workers, drop_last=n // world > self.cfg.batch_size,
-                          persistent_workers=self.cfg.num_workers > 0)
+        loader = DataLoader(self.data.dataset, batch_size=self.cfg.batch_size, sampler=sampler,
+                            num_workers=self.cfg.num_workers, drop_last=n // world > self.cfg.batch_size)
+        set_loader_epoch(loader, self.trainer.current_epoch)
+        return loader
 
 
 # ---------------------------------------------------------------- entry point
@@ -551,7 +552,7 @@ def pretrain(cfg: SSLConfig, callbacks: Sequence[Callback] = (), quiet: bool = T
         num_nodes=cfg.num_nodes, precision=cfg.precision, limit_train_batches=cfg.limit_train_batches,
         logger=CSVLogger(run_dir, name="logs", version=""),
         callbacks=[ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0),
-                   speed, *callbacks],
+                   speed, EpochSeeds(), *callbacks],
         use_distributed_sampler=False, enable_progress_bar=not quiet, enable_model_summary=not quiet,
         log_every_n_steps=cfg.log_every_n_steps, num_sanity_val_steps=0, limit_val_batches=0,
         deterministic="warn" if cfg.accelerator != "cpu" else True,
