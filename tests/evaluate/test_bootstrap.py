@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from climb.evaluate import aggregate, aggregate_labels, bootstrap_ci, paired_difference
+from climb.evaluate import aggregate, aggregate_labels, bootstrap_ci, bootstrap_metrics, paired_difference
 from climb.evaluate.bootstrap import Resampler
 
 
@@ -26,6 +26,23 @@ def test_ci_contains_point_estimate_and_is_seeded() -> None:
     assert ci.low < ci.value < ci.high
     assert ci == bootstrap_ci("auroc", y, s, groups=groups, n_boot=200, seed=3)
     assert ci != bootstrap_ci("auroc", y, s, groups=groups, n_boot=200, seed=4)
+
+
+def test_replicates_that_lose_a_rare_label_count_as_failed_for_macro_auroc() -> None:
+    rng = np.random.default_rng(0)
+    y = (rng.random((300, 3)) < [0.4, 0.3, 0.0]).astype(int)
+    y[:2, 2] = 1  # a rare label: 2 positives, scored worst-possible
+    s = np.clip(0.5 * y + rng.uniform(0, 0.5, y.shape), 0, 1)
+    s[:, 2] = 1.0 - y[:, 2] * 0.99
+    ci = bootstrap_metrics("multilabel", y, s, n_boot=300, seed=0)["auroc"]
+    draws = Resampler(len(y), None, 0)
+    lost = sum(y[draws.draw(), 2].sum() == 0 for _ in range(300))
+    assert lost > 10 and ci.n_failed == lost
+    # every kept replicate averages over the same three labels as the point estimate
+    assert ci.high < 0.75 and ci.contains(ci.value)
+    assert bootstrap_ci("auroc", y, s, task="multilabel", n_boot=300, seed=0) == ci
+    # accuracy is defined without the rare label: no replicate fails
+    assert bootstrap_metrics("multilabel", y, s, n_boot=300, seed=0)["accuracy"].n_failed == 0
 
 
 def test_patient_level_ci_is_wider_than_sample_level_for_correlated_samples() -> None:

@@ -47,10 +47,18 @@ def test_multiclass_matches_sklearn() -> None:
     assert m["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
     assert m["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y, pred))
     assert m["f1_macro"] == pytest.approx(skm.f1_score(y, pred, average="macro"))
-    thresholded = (p >= 0.5).astype(int)
-    sens = skm.recall_score(onehot, thresholded, average="macro", zero_division=0)
-    assert m["sensitivity"] == pytest.approx(sens)
+    # sensitivity / specificity of the argmax prediction, macro one-vs-rest
+    assert m["sensitivity"] == pytest.approx(skm.recall_score(y, pred, average="macro"))
+    confusion = skm.multilabel_confusion_matrix(y, pred)  # per class [[tn, fp], [fn, tp]]
+    spec = np.mean([c[0, 0] / (c[0, 0] + c[0, 1]) for c in confusion])
+    assert m["specificity"] == pytest.approx(spec)
     assert not m.notes
+
+
+def test_multiclass_sensitivity_follows_the_argmax_not_a_threshold() -> None:
+    p = np.array([[0.45, 0.30, 0.25], [0.30, 0.45, 0.25], [0.25, 0.30, 0.45]])
+    m = compute_metrics("multiclass", np.array([0, 1, 2]), p)  # every argmax right, no score >= 0.5
+    assert m["accuracy"] == m["sensitivity"] == m["specificity"] == 1.0
 
 
 def test_multilabel_matches_sklearn() -> None:

@@ -77,6 +77,30 @@ def test_tasks_with_other_channel_counts_get_an_input_adapter():
     torch.testing.assert_close(module.adapters["b"](lead), lead.expand(2, 12, 256))
 
 
+def test_validation_batches_go_to_the_tasks_that_have_a_val_split():
+    info = {
+        "a": {"task": "binary", "n_out": 1, "field": "signal", "kind": "signal", "in_channels": 12,
+              "label_names": ["n", "y"], "train_labels": [0, 1], "class_counts": [1, 1], "has_val": False},
+        "b": {"task": "multiclass", "n_out": 3, "field": "signal", "kind": "signal", "in_channels": 12,
+              "label_names": ["x", "y", "z"], "train_labels": [0, 1, 2], "class_counts": [1, 1, 1], "has_val": True},
+    }
+    module = ClimbModule(TrainConfig(datasets=["a", "b"], encoder="resnet1d_wang").model_dump(mode="json"), info)
+    module.eval()
+    with torch.no_grad():
+        module.validation_step({"signal": torch.randn(4, 12, 256), "label": torch.tensor([0, 1, 2, 0])}, 0,
+                               dataloader_idx=0)  # the only val loader is b's
+    assert list(module._val_outputs) == ["b"] and module._val_outputs["b"][0][1].shape == (4, 3)
+
+
+def test_model_selection_score_refuses_an_undefined_task():
+    from climb.train.module import val_score
+
+    assert val_score({"a": 0.6, "b": 0.8}, selecting=True) == pytest.approx(0.7)
+    with pytest.raises(ValueError, match=r"undefined for \['a'\].*model_selection='last'"):
+        val_score({"a": float("nan"), "b": 0.8}, selecting=True)
+    assert val_score({"a": float("nan"), "b": 0.8}, selecting=False) == pytest.approx(0.8)
+
+
 def test_input_adapters_start_by_tiling_or_averaging_channels():
     from climb.train.module import _adapter
 
@@ -139,6 +163,24 @@ def test_random_crops_are_drawn_anew_every_epoch(climb_prepared, tmp_path):
     assert set(first) == set(second) and len(first) == 10  # 2 shots x 5 classes, every epoch
     changed = [sid for sid in first if not torch.equal(first[sid], second[sid])]
     assert len(changed) == len(first)  # each recording gets a new random 8 s crop
+
+
+def test_a_run_directory_of_another_configuration_is_not_resumed(climb_prepared, tmp_path):
+    common = dict(datasets=["bonn_eeg"], encoder="eegnet", out_dir=tmp_path, run_name="r", **FAST)
+    first = train(TrainConfig(**common))
+    with pytest.raises(ValueError, match="another configuration .*differs in: lr, shots"):
+        train(TrainConfig(**{**common, "lr": 0.01, "shots": 2}))
+    again = train(TrainConfig(**{**common, "n_boot": 5}))  # evaluation-only change: resumes, no retraining
+    assert again.frame().query("metric == 'auroc'").value.iloc[0] == first.frame().query("metric == 'auroc'").value.iloc[0]
+
+
+def test_few_shot_runs_test_the_last_epoch_not_the_best_on_full_validation(climb_prepared, tmp_path):
+    few = TrainConfig(datasets=["bonn_eeg"], encoder="eegnet", shots=2, out_dir=tmp_path, **{**FAST, "epochs": 3})
+    assert not few.selects_on_val and few.model_copy(update={"model_selection": "best_val"}).selects_on_val
+    assert TrainConfig(datasets=["bonn_eeg"], encoder="eegnet").selects_on_val
+    result = train(few)
+    best = torch.load(result.run_dir / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=False)
+    assert best["epoch"] == 2  # the final epoch, whatever the validation curve did
 
 
 class _PoisonWeights(Callback):

@@ -4,7 +4,9 @@ Samples of one patient (windows of one recording, images of one study) are corre
 so resampling samples understates the uncertainty. With `groups=patient_ids` each
 bootstrap replicate draws patients with replacement and takes all their samples.
 Percentile intervals; replicates where a metric is undefined (e.g. one class only)
-are dropped and counted in `n_failed`.
+are dropped and counted in `n_failed`. Macro AUROC / AUPRC average over the classes that
+have positives and negatives; a replicate that lost such a class (a rare label drawn
+zero times) would average over other classes, so it counts as failed too.
 """
 
 from __future__ import annotations
@@ -88,10 +90,34 @@ def _percentiles(values: list[float], alpha: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _metric_fn(metric: str | MetricFn, task: object, threshold: float) -> MetricFn:
+# metrics averaged over the classes with both labels present (see climb.evaluate.metrics)
+MACRO_OVER_CLASSES = ("auroc", "auprc")
+
+
+def scorable_classes(task: object, y: np.ndarray, s: np.ndarray) -> np.ndarray | None:
+    """Which classes have a positive and a negative in `y` (None when there is one score column)."""
+    kind = getattr(task, "value", task)
+    if kind == "multiclass":
+        counts = np.bincount(y.astype(int), minlength=s.shape[1])
+    elif kind == "multilabel":
+        counts = y.sum(axis=0)
+    else:
+        return None
+    return (counts > 0) & (counts < len(y))
+
+
+def _metric_fn(metric: str | MetricFn, task: object, threshold: float, y_full: np.ndarray,
+               s_full: np.ndarray) -> MetricFn:
     if callable(metric):
         return metric
-    return lambda y, s: compute_metrics(task, y, s, threshold)[metric]
+    full = scorable_classes(task, y_full, s_full) if metric in MACRO_OVER_CLASSES else None
+
+    def fn(y: np.ndarray, s: np.ndarray) -> float:
+        if full is not None and not np.array_equal(scorable_classes(task, y, s), full):
+            return math.nan  # a macro average over other classes than the point estimate's
+        return compute_metrics(task, y, s, threshold)[metric]
+
+    return fn
 
 
 def bootstrap_ci(
@@ -100,7 +126,7 @@ def bootstrap_ci(
 ) -> CI:
     """Bootstrap CI of one metric (a `compute_metrics` name or a callable `f(y, score)`)."""
     y, s = np.asarray(y_true), np.asarray(y_score)
-    fn = _metric_fn(metric, task, threshold)
+    fn = _metric_fn(metric, task, threshold, y, s)
     resampler = Resampler(len(y), groups, seed)
     values = [fn(y[idx], s[idx]) for idx in (resampler.draw() for _ in range(n_boot))]
     finite = [v for v in values if np.isfinite(v)]
@@ -116,11 +142,13 @@ def bootstrap_metrics(
     y, s = np.asarray(y_true), np.asarray(y_score)
     point = compute_metrics(task, y, s, threshold)
     resampler = Resampler(len(y), groups, seed)
+    full = scorable_classes(task, y, s)
     samples: dict[str, list[float]] = {m: [] for m in point}
     for _ in range(n_boot):
         idx = resampler.draw()
+        same_classes = full is None or np.array_equal(scorable_classes(task, y[idx], s), full)
         for m, v in compute_metrics(task, y[idx], s[idx], threshold).items():
-            if np.isfinite(v):
+            if np.isfinite(v) and (same_classes or m not in MACRO_OVER_CLASSES):
                 samples[m].append(v)
     out = {}
     for m, v in point.items():
@@ -137,7 +165,7 @@ def paired_difference(
     y, a, b = np.asarray(y_true), np.asarray(score_a), np.asarray(score_b)
     if not (len(y) == len(a) == len(b)):
         raise ValueError(f"paired comparison needs equal lengths: y {len(y)}, a {len(a)}, b {len(b)}")
-    fn = _metric_fn(metric, task, threshold)
+    fn = _metric_fn(metric, task, threshold, y, a)
     resampler = Resampler(len(y), groups, seed)
     diffs = []
     for _ in range(n_boot):

@@ -8,7 +8,9 @@ metric -> float, plus `.notes`):
     accuracy            binary: at threshold; multiclass: argmax; multilabel: mean per-label
     balanced_accuracy   mean per-class recall (multilabel: mean over labels)
     f1_macro            macro F1 over classes (binary: both classes; multilabel: labels)
-    sensitivity, specificity   at `threshold` on the class score (macro one-vs-rest)
+    sensitivity, specificity   macro one-vs-rest; binary / multilabel: at `threshold` on the
+                        class score; multiclass: of the argmax prediction (sensitivity =
+                        mean per-class recall), so `threshold` does not apply
     ece                 expected calibration error, 15 equal-width bins on the top-label
                         confidence (multilabel: mean over labels)
     mae, rmse, r2       regression
@@ -187,7 +189,7 @@ def _multiclass(y: np.ndarray, s: np.ndarray, threshold: float) -> MetricReport:
     n_classes, notes = s.shape[1], []
     onehot = np.eye(n_classes, dtype=np.int64)[y]
     argmax = s.argmax(axis=1)
-    ovr = _one_vs_rest(onehot, s, s >= threshold, notes)
+    ovr = _one_vs_rest(onehot, s, np.eye(n_classes, dtype=bool)[argmax], notes)
     present = np.unique(y)
     recalls = [np.mean(argmax[y == k] == k) for k in present]
     f1s = [_f1(*_tp_fp_fn(y == k, argmax == k)) for k in range(n_classes) if (y == k).any() or (argmax == k).any()]

@@ -44,6 +44,11 @@ class TrainConfig(BaseModel):
     shots: int | None = Field(None, ge=1)
     limit_train_batches: int | float = 1.0
     limit_val_batches: int | float = 1.0
+    # which weights are tested: "best_val" = the epoch with the best validation score (mean
+    # AUROC, r2 for regression, over tasks), "last" = the final epoch. "auto" = best_val, but
+    # last for few-shot runs (`shots` set): k labels per class leave no validation labels to
+    # select on, and selecting on the full validation split would use labels a k-shot user lacks
+    model_selection: Literal["auto", "best_val", "last"] = "auto"
     # scale-out, passed to Lightning
     accelerator: str = "cpu"
     devices: int | str = 1
@@ -77,6 +82,10 @@ class TrainConfig(BaseModel):
         return v
 
     @property
+    def selects_on_val(self) -> bool:
+        return self.model_selection == "best_val" or (self.model_selection == "auto" and self.shots is None)
+
+    @property
     def name(self) -> str:
         return self.run_name or f"{'+'.join(self.datasets)}__{self.encoder}__seed{self.seed}"
 
@@ -88,3 +97,26 @@ class TrainConfig(BaseModel):
     def from_yaml(cls, path: str | Path, **overrides: Any) -> "TrainConfig":
         raw = yaml.safe_load(Path(path).read_text()) or {}
         return cls.model_validate({**raw, **overrides})
+
+
+# settings that do not change what a run computes: a run may resume under other values
+RESUMABLE_CHANGES = frozenset({"out_dir", "run_name", "n_boot", "num_workers", "accelerator", "devices",
+                               "strategy", "num_nodes"})
+
+
+def claim_run_dir(run_dir: Path, config: dict[str, Any], resumable: frozenset[str] = RESUMABLE_CHANGES) -> None:
+    """Write `config` as `run_dir/config.yaml`, refusing a directory that holds another run.
+
+    A run resumes from `checkpoints/last.ckpt`; resuming a different configuration (other
+    shots, lr, encoder, ...) would silently report the old weights under the new settings.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / "config.yaml"
+    if path.is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file():
+        old = yaml.safe_load(path.read_text()) or {}
+        changed = sorted(k for k in set(old) | set(config) if k not in resumable and old.get(k) != config.get(k))
+        if changed:
+            raise ValueError(f"{run_dir} holds a run with another configuration (differs in: {', '.join(changed)}); "
+                             "it would resume from that run's checkpoint. Use another run_name / out_dir, "
+                             "or delete the directory to start over.")
+    path.write_text(yaml.safe_dump(config, sort_keys=False))

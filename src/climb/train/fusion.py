@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import numpy as np
@@ -48,8 +48,9 @@ from climb.loading import ClimbDataset, few_shot_indices, load
 from climb.loading.transforms import FieldTransforms, compute_stats, default_transform
 from climb.models import create_encoder, get_spec, make_loss, save_encoder
 from climb.models.fusion import FUSION_STRATEGIES, make_fusion
+from climb.train.config import RESUMABLE_CHANGES, claim_run_dir
 from climb.train.data import EpochSeeds, SeededShardSampler, set_loader_epoch
-from climb.train.module import input_channels
+from climb.train.module import input_channels, val_score
 
 TABULAR_KINDS = ("scalar", "tabular")
 PTBXL_REPORT_LEAK = ("LABEL LEAK: the PTB-XL free-text report was written by the cardiologist who assigned the "
@@ -95,6 +96,9 @@ class FusionConfig(BaseModel):
     num_workers: int = Field(0, ge=0)
     balance_loss: bool = True
     limit_train_batches: int | float = 1.0
+    # tested weights: best validation score, or the final epoch; "auto" = last for few-shot
+    # runs (k labels per class leave no validation labels to select on), else best_val
+    model_selection: Literal["auto", "best_val", "last"] = "auto"
     accelerator: str = "cpu"
     devices: int | str = 1
     strategy_name: str = "auto"  # Lightning's distributed strategy ("strategy" is the fusion strategy)
@@ -111,6 +115,10 @@ class FusionConfig(BaseModel):
         if v not in FUSION_STRATEGIES:
             raise ValueError(f"unknown fusion strategy {v!r}; known: {', '.join(FUSION_STRATEGIES)}")
         return v
+
+    @property
+    def selects_on_val(self) -> bool:
+        return self.model_selection == "best_val" or (self.model_selection == "auto" and self.shots is None)
 
     @property
     def setting(self) -> str:
@@ -461,7 +469,7 @@ class FusionModule(L.LightningModule):
         key = "r2" if task == "regression" else "auroc"
         value = compute_metrics(task, y, s).get(key, float("nan"))
         self.log(f"val/{key}", value)
-        self.log("val/score", 0.0 if np.isnan(value) else float(value), prog_bar=True)
+        self.log("val/score", val_score({self.cfg.dataset: value}, selecting=self.cfg.selects_on_val), prog_bar=True)
 
     def configure_optimizers(self):
         params = [p for p in self.parameters() if p.requires_grad]
@@ -533,16 +541,20 @@ def _eval_loader(ds: Dataset, collate: Any, batch_size: int) -> DataLoader:
     return DataLoader(ds, batch_size=batch_size, shuffle=False, collate_fn=collate)
 
 
+# "strategy" is the fusion strategy here (a different model); Lightning's is strategy_name
+FUSION_RESUMABLE = (RESUMABLE_CHANGES - {"strategy"}) | {"strategy_name", "eval_batch_size", "protocol"}
+
+
 def run_fusion(cfg: FusionConfig, quiet: bool = True) -> FusionResult:
     """Train `cfg` and test it: all modalities, each one dropped, and on the `test_on` sites."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data = build_fusion_data(cfg)
     run_dir = cfg.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    claim_run_dir(run_dir, cfg.model_dump(mode="json"), resumable=FUSION_RESUMABLE)
     module = FusionModule(cfg.model_dump(mode="json"), data.info)
+    select = data.val is not None and cfg.selects_on_val
     ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", save_last=True,
-                           monitor="val/score" if data.val is not None else None, mode="max")
+                           monitor="val/score" if select else None, mode="max")
     trainer = L.Trainer(
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision,
         limit_train_batches=cfg.limit_train_batches, logger=CSVLogger(run_dir, name="logs", version=""),

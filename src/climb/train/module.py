@@ -103,7 +103,8 @@ class ClimbModule(L.LightningModule):
                 counts = np.bincount(t.train_labels.astype(int), minlength=len(t.label_names)).tolist()
             info[name] = {"task": t.task.value, "n_out": t.n_out, "field": t.field, "kind": t.kind,
                           "in_channels": input_channels(t.kind, example), "label_names": t.label_names,
-                          "train_labels": np.asarray(t.train_labels).tolist(), "class_counts": counts}
+                          "train_labels": np.asarray(t.train_labels).tolist(), "class_counts": counts,
+                          "has_val": t.val is not None}
         return info
 
     # ------------------------------------------------------------ forward
@@ -160,29 +161,45 @@ class ClimbModule(L.LightningModule):
             self.encoder.eval()
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
-        task = list(self.task_info)[dataloader_idx]
+        # one val loader per task that has a val split, in task order
+        task = [n for n, info in self.task_info.items() if info.get("has_val", True)][dataloader_idx]
         scores = self.losses[task].scores(self(batch, task).float())
         self._val_outputs.setdefault(task, []).append((batch["label"].detach().cpu(), scores.detach().cpu()))
 
     def on_validation_epoch_end(self) -> None:
-        values = []
+        values = {}
         for task, outs in self._val_outputs.items():
             y = torch.cat([o[0] for o in outs]).numpy()
             s = torch.cat([o[1] for o in outs]).numpy()
             kind = self.task_info[task]["task"]
             report = compute_metrics(kind, y, s)
             key = "r2" if kind == "regression" else "auroc"
-            value = report.get(key, float("nan"))
-            self.log(f"val/{task}/{key}", value, sync_dist=True)  # equal on every rank (full split each)
-            values.append(value)
+            values[task] = report.get(key, float("nan"))
+            self.log(f"val/{task}/{key}", values[task], sync_dist=True)  # equal on every rank (full split each)
         self._val_outputs.clear()
         if values:
-            self.log("val/score", float(np.nanmean(values)) if not np.isnan(values).all() else 0.0,
-                     prog_bar=True, sync_dist=True)
+            self.log("val/score", val_score(values, selecting=self.cfg.selects_on_val), prog_bar=True,
+                     sync_dist=True)
 
     def configure_optimizers(self):
         params = [p for p in self.parameters() if p.requires_grad]
         return torch.optim.AdamW(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+
+
+def val_score(values: dict[str, float], selecting: bool) -> float:
+    """Mean validation AUROC / r2 over tasks: the model-selection score.
+
+    A task whose score is undefined (e.g. a validation split, or `limit_val_batches` share of
+    it, with one class) cannot take part: when selecting on validation that is an error, not
+    a silent mean over the other tasks (or a constant that would freeze the first epoch as best).
+    """
+    undefined = sorted(t for t, v in values.items() if not np.isfinite(v))
+    if undefined and selecting:
+        raise ValueError(f"validation score undefined for {undefined} (one class in the validation batches?); "
+                         "model selection needs it: validate on more batches (limit_val_batches) or set "
+                         "model_selection='last'")
+    defined = [v for v in values.values() if np.isfinite(v)]
+    return float(np.mean(defined)) if defined else float("nan")
 
 
 def lr_factor(schedule: str, epoch: int, epochs: int) -> float:

@@ -5,9 +5,11 @@
     result.frame()          # tidy rows with bootstrap CIs on the test split
 
 Every run writes to `cfg.run_dir`: `config.yaml`, CSV + TensorBoard logs, checkpoints
-(`last.ckpt` for resume, `best.ckpt` by validation score), `encoder.safetensors` (a
+(`last.ckpt` for resume, `best.ckpt` = the tested weights: best validation score, or the
+last epoch for few-shot runs, see `TrainConfig.model_selection`), `encoder.safetensors` (a
 reusable encoder for `create_encoder(..., pretrained_path=...)`), `results.csv` and
-`predictions.npz`. Re-running a finished or interrupted run resumes from `last.ckpt`.
+`predictions.npz`. Re-running a finished or interrupted run resumes from `last.ckpt`; a
+run directory that holds another configuration is refused (`claim_run_dir`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from climb.evaluate.bootstrap import bootstrap_metrics
 from climb.evaluate.metrics import ResultRow, result_rows, to_frame
 from climb.models import save_encoder
-from climb.train.config import TrainConfig
+from climb.train.config import TrainConfig, claim_run_dir
 from climb.train.data import EpochSeeds, TaskData, build_task, eval_loader, set_loader_epoch, train_loader
 from climb.train.module import ClimbModule, encoder_modality
 
@@ -116,12 +118,12 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
     if len(kinds) > 1:
         raise ValueError(f"one shared encoder needs one input kind; datasets give {sorted(kinds)}")
     run_dir = cfg.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    claim_run_dir(run_dir, cfg.model_dump(mode="json"))
     module = ClimbModule(cfg.model_dump(mode="json"), ClimbModule.task_info_from(tasks))
-    has_val = all(t.val is not None for t in tasks.values())
+    select = cfg.selects_on_val and all(t.val is not None for t in tasks.values())
+    # monitor=None: "best.ckpt" is simply the latest epoch's weights
     ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", save_last=True,
-                           monitor="val/score" if has_val else None, mode="max")
+                           monitor="val/score" if select else None, mode="max")
     speed = Throughput()
     averaging = [EMAWeightAveraging(decay=cfg.ema_decay)] if cfg.ema_decay else []
     # multitask batches touch one head each: DDP must expect parameters without gradients

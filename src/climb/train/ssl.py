@@ -64,6 +64,7 @@ from torch.nn import functional as F
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from climb.models import create_encoder, save_encoder
+from climb.train.config import RESUMABLE_CHANGES, claim_run_dir
 from climb.train.data import EpochSeeds, SeededShardSampler, pick_field, set_loader_epoch
 from climb.train.module import encoder_modality
 from climb.train.protocols import Throughput
@@ -544,8 +545,8 @@ def pretrain(cfg: SSLConfig, callbacks: Sequence[Callback] = (), quiet: bool = T
     data = build_pretrain_data(cfg)
     module = SSLModule(cfg.model_dump(mode="json"), data.kind, list(data.shape))
     run_dir = cfg.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    # nothing in pretraining depends on the epoch count: more epochs extend a finished run
+    claim_run_dir(run_dir, cfg.model_dump(mode="json"), resumable=RESUMABLE_CHANGES | {"epochs"})
     speed = Throughput()
     trainer = L.Trainer(
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy,
