@@ -128,6 +128,21 @@ def test_resume_redoes_only_the_removed_cell(mini_run):
     assert len(json.loads((out / "manifest.json").read_text())["attempts"]) == 2
 
 
+def test_no_resume_retrains_a_finished_cell_from_scratch(mini_run):
+    import os
+
+    out, suite_file = mini_run
+    cell = out / "cells" / "single__wdbc__mlp__seed0"
+    ckpt = next(cell.rglob("last.ckpt"))
+    (cell / "stale.txt").write_text("from an earlier run")
+    os.environ["CLIMB_HOME"] = str(out.parent / "home")
+    run_suite(load_suite(suite_file), out, resume=False, only="single__wdbc__mlp__seed0")
+    assert not (cell / "stale.txt").exists() and _cell(out, "single__wdbc__mlp__seed0")["status"] == "done"
+    logs = list(cell.rglob("logs/*/metrics.csv"))
+    assert len(logs) == 1 and pd.read_csv(logs[0])["epoch"].min() == 0  # one fresh fit, not a resume
+    assert ckpt.is_file()
+
+
 def test_a_failing_cell_is_recorded_and_the_others_run(tmp_path: Path):
     suite_file = tmp_path / "fail.yaml"
     suite_file.write_text("name: fail\nbudget: {epochs: 1, limit_train_batches: 2, n_boot: 5}\n"

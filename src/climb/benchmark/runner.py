@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -563,6 +564,9 @@ def run_suite(suite: Suite, out_dir: str | Path, resume: bool = True, *, only: s
         if p.action == "done":
             manifest.cell(p.cell.id, read_cell(out_dir, p.cell.id) or {})
             continue
+        if not resume and p.action == "run" and _rank() == 0:
+            # start over: a cell's training runs would otherwise resume from their last.ckpt
+            shutil.rmtree(out_dir / "cells" / p.cell.id, ignore_errors=True)
         prog.cell_started(p.cell)
         record = missing_record(p.cell, ctx, p.message or "") if p.action == MISSING else run_cell(p.cell, ctx)
         manifest.cell(p.cell.id, record)
