@@ -18,3 +18,10 @@ def test_flags_override_yaml_and_add_to_its_transform_options(tmp_path):
     assert _config(["ptbxl"], "resnet1d_wang", None, transform_options=None).transform_options == {}
     with pytest.raises(ValidationError, match="unknown transform option"):
         _config(["ptbxl"], "resnet1d_wang", None, transform_options={"imagesize": 32})
+
+
+def test_model_selection_flag_is_validated():
+    cfg = _config(["ptbxl"], "resnet1d_wang", None, shots=8, model_selection="best_val")
+    assert cfg.selects_on_val and not _config(["ptbxl"], "resnet1d_wang", None, shots=8).selects_on_val
+    with pytest.raises(ValidationError, match="model_selection"):
+        _config(["ptbxl"], "resnet1d_wang", None, model_selection="best")

@@ -58,6 +58,8 @@ def register(app: typer.Typer) -> None:
         augment: Optional[bool] = typer.Option(None, help="Random horizontal flip on train images."),
         image_size: Optional[int] = typer.Option(None, help="Resize-and-pad images to this side."),
         ema_decay: Optional[float] = typer.Option(None, help="EMA of the weights (e.g. 0.99) for val/test."),
+        model_selection: Optional[str] = typer.Option(
+            None, help="Tested weights: best_val, last, or auto (default: last when --shots, else best_val)."),
         n_boot: Optional[int] = typer.Option(None, help="Bootstrap replicates for the CIs."),
         out: Optional[Path] = typer.Option(None, "--out", help="Directory for runs (default runs/train)."),
         quiet: bool = typer.Option(False, "--quiet", "-q"),
@@ -80,7 +82,7 @@ def register(app: typer.Typer) -> None:
                           accelerator=accelerator, devices=devices_value, strategy=strategy,
                           precision=precision, num_nodes=num_nodes, limit_train_batches=limit,
                           limit_val_batches=limit_val, n_boot=n_boot, out_dir=out, ema_decay=ema_decay,
-                          transform_options=options or None)
+                          model_selection=model_selection, transform_options=options or None)
             result = run(cfg, quiet=quiet)
         except (ValidationError, ValueError, KeyError, FileNotFoundError, FloatingPointError) as e:
             console.print(f"[red]error:[/red] {e}")
