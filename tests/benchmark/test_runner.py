@@ -26,9 +26,10 @@ encoders: {{tabular: [mlp], eeg: [eegnet], image: [resnet18_small]}}
 protocols:
   single: {{datasets: [wdbc, bonn_eeg, pneumoniamnist]}}
   multitask: {{groups: {{tab: {{datasets: [wdbc, pbmc68k_reduced]}}}}}}
+  fewshot: {{datasets: [wdbc], shots: [4], inits: [scratch, multitask_heldout, multitask]}}
 """
 CELLS = ["single__wdbc__mlp__seed0", "single__bonn_eeg__eegnet__seed0",
-         "single__pneumoniamnist__resnet18_small__seed0", "multitask__tab__mlp__seed0"]
+         "single__pneumoniamnist__resnet18_small__seed0", "multitask__tab__mlp__seed0", "fewshot__wdbc__mlp__seed0"]
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +100,24 @@ def test_paired_multitask_vs_single_rows(mini_run):
     auroc = table[(table["metric"] == "auroc") & (table["dataset"] == "wdbc")].set_index("protocol")["value"]
     assert math.isclose(paired["value"].iloc[0], auroc["multitask"] - auroc["single"], abs_tol=1e-9)
     assert paired["ci_low"].iloc[0] <= paired["value"].iloc[0] <= paired["ci_high"].iloc[0]
+
+
+def test_held_out_few_shot_pretrains_without_the_target(mini_run):
+    import yaml
+
+    out, _ = mini_run
+    assert _cell(out, "fewshot__wdbc__mlp__seed0")["status"] == "done"
+    pretrain = out / "cells" / "fewshot__wdbc__mlp__seed0" / "pretrain__pbmc68k_reduced__mlp__seed0"
+    assert yaml.safe_load((pretrain / "config.yaml").read_text())["datasets"] == ["pbmc68k_reduced"]
+    assert (pretrain / "encoder.safetensors").is_file()
+    table = pd.read_csv(out / "results.csv")
+    rows = table[(table["cell"] == "fewshot__wdbc__mlp__seed0") & (table["metric"] == "auroc")]
+    assert set(rows["protocol"]) == {"fewshot-k4-scratch-finetune", "fewshot-k4-multitask_heldout-finetune",
+                                     "fewshot-k4-multitask-finetune"}
+    assert set(rows["dataset"]) == {"wdbc"}  # the pretraining's own test rows stay in its run directory
+    notes = rows.set_index("protocol")["notes"].fillna("")
+    assert "not held out" in notes["fewshot-k4-multitask-finetune"]
+    assert "not held out" not in notes["fewshot-k4-multitask_heldout-finetune"]
 
 
 def test_missing_dataset_is_reported_with_the_instruction(mini_run):

@@ -299,7 +299,12 @@ def run_fewshot(cell: Cell, ctx: CellContext) -> None:
     dataset = cell.datasets[0]
     inits: dict[str, Path | None] = {}
     for init in cell.extra["inits"]:
-        inits[init] = None if init == "scratch" else _multitask_encoder(cell, ctx)
+        if init == "scratch":
+            inits[init] = None
+        elif init == "multitask_heldout":
+            inits[init] = _heldout_encoder(cell, ctx)
+        else:
+            inits[init] = _multitask_encoder(cell, ctx)
     frames = []
     for k in cell.extra["shots"]:
         for init, path in inits.items():
@@ -318,6 +323,30 @@ def run_fewshot(cell: Cell, ctx: CellContext) -> None:
                     frames.append(frame)
     if frames and _rank() == 0:
         pd.concat(frames, ignore_index=True).to_csv(ctx.cells_dir / cell.id / "results.csv", index=False)
+
+
+def _heldout_encoder(cell: Cell, ctx: CellContext) -> Path:
+    """Pretrain (inside the few-shot cell) on the target's multitask group minus the target."""
+    from climb.train import train
+
+    target = cell.datasets[0]
+    group = ctx.suite.multitask_cell_for(target, cell.encoder, cell.seed, ctx.kinds)
+    if group is None:
+        raise SuiteError(f"{cell.id}: no multitask group with encoder {cell.encoder} holds {target}")
+    others = [d for d in group.datasets if d != target]
+    run = f"pretrain__{'+'.join(others)}__{cell.encoder}__seed{cell.seed}"
+    update: dict[str, Any] = {"datasets": others, "out_dir": ctx.cells_dir / cell.id, "run_name": run}
+    if len(others) > 1 and "sampling" in group.extra:
+        update["sampling"] = group.extra["sampling"]
+    cfg = ctx.train_config(group, **update)
+    result = train(cfg, protocol="pretrain-heldout", callbacks=ctx.callbacks(run))
+    path = result.encoder_path or cfg.run_dir / "encoder.safetensors"  # other DDP ranks: rank 0 writes it
+    deadline = time.monotonic() + 600
+    while not path.is_file():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{cell.id}: held-out pretraining on {others} wrote no encoder at {path}")
+        time.sleep(1)
+    return path
 
 
 def _multitask_encoder(cell: Cell, ctx: CellContext) -> Path:

@@ -15,7 +15,7 @@ per input kind, the protocols to run, seeds, budgets and compute settings::
     protocols:
       single: {}                         # every dataset x encoder of its kind x seed
       multitask: {groups: {ecg: {datasets: [ecg5000, ecg200]}}}
-      fewshot: {datasets: [ecg5000], shots: [1, 8], inits: [scratch, multitask]}
+      fewshot: {datasets: [ecg5000], shots: [1, 8], inits: [scratch, multitask_heldout]}
       fusion: {presets: [abide], strategies: [late_average, early_concat]}
 
 A cell is one protocol x dataset (or multitask group) x encoder x seed; `Suite.cells()`
@@ -153,7 +153,10 @@ class FewshotProtocol(BaseModel):
 
     datasets: list[str] = Field(min_length=1)
     shots: list[int] = Field([1, 8, 32], min_length=1)
-    inits: list[Literal["scratch", "multitask"]] = ["scratch", "multitask"]
+    # scratch; multitask_heldout = pretrained multitask on the group's *other* datasets (the target
+    # held out: the CLIMB transfer protocol); multitask = the group's own multitask encoder, which
+    # saw the target's train split (adaptation, not transfer)
+    inits: list[Literal["scratch", "multitask_heldout", "multitask"]] = ["scratch", "multitask_heldout"]
     modes: list[Literal["finetune", "linear_probe"]] = ["finetune"]
     seeds: list[int] | None = None  # default: the suite's seeds
     budget: Budget = Budget()
@@ -237,11 +240,12 @@ class Suite(BaseModel):
             missing = [n for n in names if n not in self.datasets]
             if missing:
                 raise ValueError(f"{where}: {missing} not listed under `datasets`")
-        if p.fewshot and "multitask" in p.fewshot.inits:
-            groups = p.multitask.groups if p.multitask else {}
-            orphan = [d for d in p.fewshot.datasets if not any(d in g.datasets for g in groups.values())]
-            if orphan:
-                raise ValueError(f"protocols.fewshot: init `multitask` needs a multitask group containing {orphan}")
+        for init in ("multitask", "multitask_heldout"):
+            if p.fewshot and init in p.fewshot.inits:
+                groups = p.multitask.groups if p.multitask else {}
+                orphan = [d for d in p.fewshot.datasets if not any(d in g.datasets for g in groups.values())]
+                if orphan:
+                    raise ValueError(f"protocols.fewshot: init `{init}` needs a multitask group containing {orphan}")
         return self
 
     # ------------------------------------------------------------ expansion into cells
@@ -328,7 +332,7 @@ class Suite(BaseModel):
     def _fewshot_encoders(self, ds: str, kinds: dict[str, str]) -> list[EncoderSpec]:
         """With a multitask init: the encoder of the multitask group holding `ds` (it must match)."""
         proto = self.protocols.fewshot
-        if proto is not None and "multitask" in proto.inits and self.protocols.multitask:
+        if proto is not None and {"multitask", "multitask_heldout"} & set(proto.inits) and self.protocols.multitask:
             for gname, group in self.protocols.multitask.groups.items():
                 if ds in group.datasets:
                     return [self._group_encoder(gname, group, kinds)]

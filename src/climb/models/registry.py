@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,7 +123,9 @@ def save_encoder(model: nn.Module, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata={_META_NAME: name, _META_CONFIG: config})
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")  # a reader never sees a half-written file
+    save_file(state, str(tmp), metadata={_META_NAME: name, _META_CONFIG: config})
+    os.replace(tmp, path)
     return path
 
 
