@@ -179,8 +179,12 @@ def test_few_shot_runs_test_the_last_epoch_not_the_best_on_full_validation(climb
     assert not few.selects_on_val and few.model_copy(update={"model_selection": "best_val"}).selects_on_val
     assert TrainConfig(datasets=["bonn_eeg"], encoder="eegnet").selects_on_val
     result = train(few)
-    best = torch.load(result.run_dir / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=False)
-    assert best["epoch"] == 2  # the final epoch, whatever the validation curve did
+    checkpoints = result.run_dir / "checkpoints"
+    assert result.tested_checkpoint == checkpoints / "last.ckpt" and not (checkpoints / "best.ckpt").exists()
+    tested = torch.load(result.tested_checkpoint, map_location="cpu", weights_only=False)
+    assert tested["global_step"] == 3  # 3 epochs x 1 step (10 samples): the end, whatever val AUROC did
+    full = train(TrainConfig(**{**few.model_dump(), "shots": None, "run_name": "full"}))
+    assert full.tested_checkpoint == full.run_dir / "checkpoints" / "best.ckpt"
 
 
 class _PoisonWeights(Callback):

@@ -554,7 +554,7 @@ def run_fusion(cfg: FusionConfig, quiet: bool = True) -> FusionResult:
     module = FusionModule(cfg.model_dump(mode="json"), data.info)
     select = data.val is not None and cfg.selects_on_val
     ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", save_last=True,
-                           monitor="val/score" if select else None, mode="max")
+                           save_top_k=1 if select else 0, monitor="val/score" if select else None, mode="max")
     trainer = L.Trainer(
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision,
         limit_train_batches=cfg.limit_train_batches, logger=CSVLogger(run_dir, name="logs", version=""),

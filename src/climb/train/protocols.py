@@ -5,8 +5,9 @@
     result.frame()          # tidy rows with bootstrap CIs on the test split
 
 Every run writes to `cfg.run_dir`: `config.yaml`, CSV + TensorBoard logs, checkpoints
-(`last.ckpt` for resume, `best.ckpt` = the tested weights: best validation score, or the
-last epoch for few-shot runs, see `TrainConfig.model_selection`), `encoder.safetensors` (a
+(`last.ckpt` for resume; `best.ckpt`, the epoch with the best validation score, when the
+run selects on validation, else the tested weights are last.ckpt's, e.g. few-shot runs:
+`TrainConfig.model_selection`, `RunResult.tested_checkpoint`), `encoder.safetensors` (a
 reusable encoder for `create_encoder(..., pretrained_path=...)`), `results.csv` and
 `predictions.npz`. Re-running a finished or interrupted run resumes from `last.ckpt`; a
 run directory that holds another configuration is refused (`claim_run_dir`).
@@ -47,6 +48,7 @@ class RunResult:
     train_seconds: float
     samples_per_second: float
     extra: dict[str, Any] = field(default_factory=dict)
+    tested_checkpoint: Path | None = None  # best.ckpt (validation selection) or last.ckpt
 
     def frame(self):
         return to_frame(self.rows)
@@ -121,9 +123,9 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
     claim_run_dir(run_dir, cfg.model_dump(mode="json"))
     module = ClimbModule(cfg.model_dump(mode="json"), ClimbModule.task_info_from(tasks))
     select = cfg.selects_on_val and all(t.val is not None for t in tasks.values())
-    # monitor=None: "best.ckpt" is simply the latest epoch's weights
+    # without selection the tested weights are last.ckpt's: no second copy as best.ckpt
     ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", save_last=True,
-                           monitor="val/score" if select else None, mode="max")
+                           save_top_k=1 if select else 0, monitor="val/score" if select else None, mode="max")
     speed = Throughput()
     averaging = [EMAWeightAveraging(decay=cfg.ema_decay)] if cfg.ema_decay else []
     # multitask batches touch one head each: DDP must expect parameters without gradients
@@ -150,7 +152,8 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
     rows, preds = evaluate_module(model, tasks, cfg, protocol)
     encoder_path = save_encoder(model.encoder, run_dir / "encoder.safetensors")
     _write_outputs(run_dir, rows, preds, seconds, speed.rate)
-    return RunResult(cfg, rows, preds, run_dir, encoder_path, seconds, speed.rate)
+    return RunResult(cfg, rows, preds, run_dir, encoder_path, seconds, speed.rate,
+                     tested_checkpoint=best if best.is_file() else None)
 
 
 @torch.no_grad()
