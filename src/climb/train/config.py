@@ -33,7 +33,9 @@ class TrainConfig(BaseModel):
     # keyword arguments of `climb.loading.transforms.default_transform`, e.g.
     # {"image_size": 64, "augment": true} or {"sampling_rate": 100, "crop_seconds": 2.5}
     transform_options: dict[str, Any] = {}
-    balance_loss: bool = True  # class-imbalance weights from train counts
+    # class-imbalance weights from train counts; the scores then reflect a balanced class prior,
+    # so thresholded metrics and ECE describe that model (False: probabilities at the prevalence)
+    balance_loss: bool = True
     # exponential moving average of the weights (Lightning's EMAWeightAveraging): validation,
     # checkpoints and the test use the averaged weights; e.g. 0.99 ~ the last 100 steps
     ema_decay: float | None = Field(None, gt=0, lt=1)
