@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 from lightning.pytorch.callbacks import Callback
 
 from climb.models import create_encoder
@@ -117,9 +118,15 @@ class _Crash(Callback):
             raise KeyboardInterrupt  # a killed run: nothing after the epoch-0 checkpoint survives
 
 
-def test_killed_run_resumes_to_the_same_final_metrics(climb_prepared, tmp_path):
+@pytest.mark.parametrize("variant", [
+    {},  # selects on validation: best.ckpt + last.ckpt
+    # few-shot (tests the latest epoch), worker processes and random crops: the resumed epoch must
+    # draw the same order and crops as an uninterrupted run
+    {"shots": 2, "num_workers": 2, "transform_options": {"crop_seconds": 8.0}},
+], ids=["best_val", "fewshot_workers_crops"])
+def test_killed_run_resumes_to_the_same_final_metrics(climb_prepared, tmp_path, variant):
     common = dict(datasets=["bonn_eeg"], encoder="eegnet", epochs=2, batch_size=16, limit_train_batches=3,
-                  n_boot=10)
+                  n_boot=10, **variant)
     straight = train(TrainConfig(out_dir=tmp_path / "a", **common))
     cfg = TrainConfig(out_dir=tmp_path / "b", **common)
     with pytest.raises((KeyboardInterrupt, SystemExit)):
@@ -170,6 +177,10 @@ def test_a_run_directory_of_another_configuration_is_not_resumed(climb_prepared,
     first = train(TrainConfig(**common))
     with pytest.raises(ValueError, match="another configuration .*differs in: lr, shots"):
         train(TrainConfig(**{**common, "lr": 0.01, "shots": 2}))
+    # a config.yaml from an older climb lacks newer keys: they take their defaults
+    stored = yaml.safe_load((first.run_dir / "config.yaml").read_text())
+    del stored["model_selection"]
+    (first.run_dir / "config.yaml").write_text(yaml.safe_dump(stored))
     again = train(TrainConfig(**{**common, "n_boot": 5}))  # evaluation-only change: resumes, no retraining
     assert again.frame().query("metric == 'auroc'").value.iloc[0] == first.frame().query("metric == 'auroc'").value.iloc[0]
 
@@ -180,7 +191,8 @@ def test_few_shot_runs_test_the_last_epoch_not_the_best_on_full_validation(climb
     assert TrainConfig(datasets=["bonn_eeg"], encoder="eegnet").selects_on_val
     result = train(few)
     checkpoints = result.run_dir / "checkpoints"
-    assert result.tested_checkpoint == checkpoints / "last.ckpt" and not (checkpoints / "best.ckpt").exists()
+    assert result.tested_checkpoint == checkpoints / "latest.ckpt" and not (checkpoints / "best.ckpt").exists()
+    assert (checkpoints / "last.ckpt").resolve() == (checkpoints / "latest.ckpt").resolve()  # one file
     tested = torch.load(result.tested_checkpoint, map_location="cpu", weights_only=False)
     assert tested["global_step"] == 3  # 3 epochs x 1 step (10 samples): the end, whatever val AUROC did
     full = train(TrainConfig(**{**few.model_dump(), "shots": None, "run_name": "full"}))

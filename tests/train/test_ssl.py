@@ -218,11 +218,13 @@ def test_cli_pretrains_resumes_and_reports_bad_input(home, tmp_path):
     first = CliRunner().invoke(app, [*base, "--epochs", "1"])
     assert first.exit_code == 0, first.output
     assert "1 steps" in first.output and "encoder.safetensors" in first.output
-    resumed = CliRunner().invoke(app, [*base, "--epochs", "2"])  # continues from last.ckpt
-    assert resumed.exit_code == 0, resumed.output
-    assert "2 steps" in resumed.output
+    again = CliRunner().invoke(app, [*base, "--epochs", "1"])  # the same run: resumes, trains no more
+    assert again.exit_code == 0 and "1 steps" in again.output, again.output
     log = pd.read_csv(tmp_path / "breastmnist__resnet18_small__mae__seed0" / "logs" / "metrics.csv")
-    assert sorted(log["epoch"].dropna().unique().tolist()) == [0, 1]
+    assert sorted(log["epoch"].dropna().unique().tolist()) == [0]
+    # more epochs change the learning-rate and momentum schedules: not a resume of this run
+    longer = CliRunner().invoke(app, [*base, "--epochs", "2"])
+    assert longer.exit_code == 1 and "differs in: epochs" in longer.output
 
     wrong_kind = CliRunner().invoke(app, ["pretrain", "--dataset", "breastmnist", "--encoder", "resnet1d_wang"])
     assert wrong_kind.exit_code == 1 and "no 'signal' field" in wrong_kind.output

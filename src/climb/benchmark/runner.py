@@ -161,7 +161,10 @@ def fusion_datasets(preset: str) -> list[str]:
 
 
 def cell_datasets(cell: Cell) -> list[str]:
-    return fusion_datasets(cell.datasets[0]) if cell.protocol == "fusion" else list(cell.datasets)
+    """Every prepared dataset a cell reads (a held-out few-shot cell also pretrains on others)."""
+    if cell.protocol == "fusion":
+        return fusion_datasets(cell.datasets[0])
+    return [*cell.datasets, *cell.extra.get("pretrain_on", [])]
 
 
 # ---------------------------------------------------------------- plan

@@ -325,9 +325,16 @@ class Suite(BaseModel):
             for enc in self._fewshot_encoders(ds, kinds):
                 for seed in proto.seeds or self.seeds:
                     budget = self.budget_for(enc.budget, self.datasets[ds].budget, proto.budget)
-                    out.append(Cell("fewshot", (ds,), enc.name, seed, budget, enc.kwargs,
-                                    extra={"shots": proto.shots, "inits": proto.inits, "modes": proto.modes}))
+                    extra = {"shots": proto.shots, "inits": proto.inits, "modes": proto.modes}
+                    if "multitask_heldout" in proto.inits:  # pretrained inside the cell on the group's others
+                        extra["pretrain_on"] = self._group_others(ds)
+                    out.append(Cell("fewshot", (ds,), enc.name, seed, budget, enc.kwargs, extra=extra))
         return out
+
+    def _group_others(self, ds: str) -> list[str]:
+        """The other datasets of the multitask group holding `ds`."""
+        groups = self.protocols.multitask.groups.values() if self.protocols.multitask else []
+        return next(([d for d in g.datasets if d != ds] for g in groups if ds in g.datasets), [])
 
     def _fewshot_encoders(self, ds: str, kinds: dict[str, str]) -> list[EncoderSpec]:
         """With a multitask init: the encoder of the multitask group holding `ds` (it must match)."""

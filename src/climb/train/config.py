@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -106,19 +107,28 @@ RESUMABLE_CHANGES = frozenset({"out_dir", "run_name", "n_boot", "num_workers", "
                                "strategy", "num_nodes"})
 
 
-def claim_run_dir(run_dir: Path, config: dict[str, Any], resumable: frozenset[str] = RESUMABLE_CHANGES) -> None:
-    """Write `config` as `run_dir/config.yaml`, refusing a directory that holds another run.
+def claim_run_dir(run_dir: Path, cfg: BaseModel, resumable: frozenset[str] = RESUMABLE_CHANGES) -> None:
+    """Write `cfg` as `run_dir/config.yaml`, refusing a directory that holds another run.
 
     A run resumes from `checkpoints/last.ckpt`; resuming a different configuration (other
     shots, lr, encoder, ...) would silently report the old weights under the new settings.
+    The stored config is read through the same model, so keys it lacks (written by an older
+    climb) take their defaults. Written atomically: every DDP rank writes it.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / "config.yaml"
+    new = cfg.model_dump(mode="json")
     if path.is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file():
-        old = yaml.safe_load(path.read_text()) or {}
-        changed = sorted(k for k in set(old) | set(config) if k not in resumable and old.get(k) != config.get(k))
+        try:
+            old = type(cfg).model_validate(yaml.safe_load(path.read_text()) or {}).model_dump(mode="json")
+        except ValueError as exc:
+            raise ValueError(f"{run_dir} holds a run whose config.yaml this climb cannot read ({exc}); use "
+                             "another run_name / out_dir, or delete the directory to start over.") from None
+        changed = sorted(k for k in set(old) | set(new) if k not in resumable and old.get(k) != new.get(k))
         if changed:
             raise ValueError(f"{run_dir} holds a run with another configuration (differs in: {', '.join(changed)}); "
                              "it would resume from that run's checkpoint. Use another run_name / out_dir, "
                              "or delete the directory to start over.")
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(yaml.safe_dump(new, sort_keys=False))
+    os.replace(tmp, path)

@@ -178,9 +178,10 @@ class EpochSeeds(Callback):
 
     Lightning only forwards the epoch to a loader's `sampler` (not to a custom batch sampler,
     nor to the dataset whose random transforms are seeded by (seed, epoch, index)). The
-    loader is seeded when built (a resumed run starts at its checkpoint's epoch) and at the
-    start of every epoch. Training loaders use non-persistent workers so that each epoch's
-    workers receive the dataset with its new epoch.
+    loader is seeded when built and at the start of every epoch. Trainers rebuild loaders
+    every epoch (`reload_dataloaders_every_n_epochs=1`) and use non-persistent workers: worker
+    processes copy the dataset (and may draw sampler indices) when the loader is iterated,
+    which for a resumed run happens before any epoch hook.
     """
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:

@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 import torch
 import yaml
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
@@ -51,6 +50,7 @@ from climb.models.fusion import FUSION_STRATEGIES, make_fusion
 from climb.train.config import RESUMABLE_CHANGES, claim_run_dir
 from climb.train.data import EpochSeeds, SeededShardSampler, set_loader_epoch
 from climb.train.module import input_channels, val_score
+from climb.train.protocols import run_checkpoint
 
 TABULAR_KINDS = ("scalar", "tabular")
 PTBXL_REPORT_LEAK = ("LABEL LEAK: the PTB-XL free-text report was written by the cardiologist who assigned the "
@@ -550,18 +550,16 @@ def run_fusion(cfg: FusionConfig, quiet: bool = True) -> FusionResult:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data = build_fusion_data(cfg)
     run_dir = cfg.run_dir
-    claim_run_dir(run_dir, cfg.model_dump(mode="json"), resumable=FUSION_RESUMABLE)
+    claim_run_dir(run_dir, cfg, resumable=FUSION_RESUMABLE)
     module = FusionModule(cfg.model_dump(mode="json"), data.info)
-    select = data.val is not None and cfg.selects_on_val
-    ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", save_last=True,
-                           save_top_k=1 if select else 0, monitor="val/score" if select else None, mode="max")
+    ckpt = run_checkpoint(run_dir, select=data.val is not None and cfg.selects_on_val)
     trainer = L.Trainer(
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision,
         limit_train_batches=cfg.limit_train_batches, logger=CSVLogger(run_dir, name="logs", version=""),
         strategy=cfg.strategy_name, num_nodes=cfg.num_nodes, use_distributed_sampler=False,
         callbacks=[ckpt, EpochSeeds()], enable_progress_bar=not quiet, enable_model_summary=not quiet,
-        log_every_n_steps=5,
-        deterministic="warn" if cfg.accelerator != "cpu" else True, num_sanity_val_steps=0,
+        log_every_n_steps=5, deterministic="warn" if cfg.accelerator != "cpu" else True, num_sanity_val_steps=0,
+        reload_dataloaders_every_n_epochs=1,  # see EpochSeeds
     )
     last = run_dir / "checkpoints" / "last.ckpt"
     started = time.perf_counter()

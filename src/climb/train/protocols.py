@@ -6,7 +6,7 @@
 
 Every run writes to `cfg.run_dir`: `config.yaml`, CSV + TensorBoard logs, checkpoints
 (`last.ckpt` for resume; `best.ckpt`, the epoch with the best validation score, when the
-run selects on validation, else the tested weights are last.ckpt's, e.g. few-shot runs:
+run selects on validation, else `latest.ckpt`, e.g. few-shot runs: `run_checkpoint`,
 `TrainConfig.model_selection`, `RunResult.tested_checkpoint`), `encoder.safetensors` (a
 reusable encoder for `create_encoder(..., pretrained_path=...)`), `results.csv` and
 `predictions.npz`. Re-running a finished or interrupted run resumes from `last.ckpt`; a
@@ -48,7 +48,7 @@ class RunResult:
     train_seconds: float
     samples_per_second: float
     extra: dict[str, Any] = field(default_factory=dict)
-    tested_checkpoint: Path | None = None  # best.ckpt (validation selection) or last.ckpt
+    tested_checkpoint: Path | None = None  # best.ckpt (validation selection) or latest.ckpt
 
     def frame(self):
         return to_frame(self.rows)
@@ -107,6 +107,19 @@ class Throughput(Callback):
         return self.all_samples / self.all_seconds if self.all_seconds else 0.0
 
 
+def run_checkpoint(run_dir: Path, select: bool) -> ModelCheckpoint:
+    """Checkpoints written every epoch: `last.ckpt` (resume) and the weights that will be tested.
+
+    Selecting on validation: `best.ckpt` (highest `val/score`) beside a full `last.ckpt`.
+    Otherwise the tested weights are the latest epoch's: `latest.ckpt`, with `last.ckpt` a
+    link to it (one file on disk, not two copies).
+    """
+    if select:
+        return ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", save_last=True,
+                               monitor="val/score", mode="max")
+    return ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="latest", save_last="link", save_top_k=1)
+
+
 def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Callback] = (),
           quiet: bool = True) -> RunResult:
     """Train `cfg.encoder` on `cfg.datasets` (one = single-task, several = multitask) and test it."""
@@ -119,13 +132,12 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
     kinds = {t.kind for t in tasks.values()}
     if len(kinds) > 1:
         raise ValueError(f"one shared encoder needs one input kind; datasets give {sorted(kinds)}")
+    if cfg.model_selection != "last" and any(t.val is None for t in tasks.values()):
+        cfg = cfg.model_copy(update={"model_selection": "last"})  # nothing to select on
     run_dir = cfg.run_dir
-    claim_run_dir(run_dir, cfg.model_dump(mode="json"))
+    claim_run_dir(run_dir, cfg)
     module = ClimbModule(cfg.model_dump(mode="json"), ClimbModule.task_info_from(tasks))
-    select = cfg.selects_on_val and all(t.val is not None for t in tasks.values())
-    # without selection the tested weights are last.ckpt's: no second copy as best.ckpt
-    ckpt = ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", save_last=True,
-                           save_top_k=1 if select else 0, monitor="val/score" if select else None, mode="max")
+    ckpt = run_checkpoint(run_dir, select=cfg.selects_on_val)
     speed = Throughput()
     averaging = [EMAWeightAveraging(decay=cfg.ema_decay)] if cfg.ema_decay else []
     # multitask batches touch one head each: DDP must expect parameters without gradients
@@ -139,7 +151,7 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
         callbacks=[ckpt, speed, EpochSeeds(), *averaging, *callbacks], use_distributed_sampler=False,
         enable_progress_bar=not quiet, enable_model_summary=not quiet, log_every_n_steps=1,
         deterministic="warn" if cfg.accelerator != "cpu" else True,
-        num_sanity_val_steps=0,
+        num_sanity_val_steps=0, reload_dataloaders_every_n_epochs=1,  # see EpochSeeds
     )
     last = run_dir / "checkpoints" / "last.ckpt"
     started = time.perf_counter()
@@ -149,8 +161,8 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
         return RunResult(cfg, [], {}, run_dir, None, seconds, speed.rate)
     best = Path(ckpt.best_model_path) if ckpt.best_model_path else last
     model = ClimbModule.load_from_checkpoint(best, map_location="cpu", weights_only=False) if best.is_file() else module
-    rows, preds = evaluate_module(model, tasks, cfg, protocol)
     encoder_path = save_encoder(model.encoder, run_dir / "encoder.safetensors")
+    rows, preds = evaluate_module(model, tasks, cfg, protocol)
     _write_outputs(run_dir, rows, preds, seconds, speed.rate)
     return RunResult(cfg, rows, preds, run_dir, encoder_path, seconds, speed.rate,
                      tested_checkpoint=best if best.is_file() else None)

@@ -56,7 +56,7 @@ import lightning as L
 import numpy as np
 import torch
 import yaml
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import CSVLogger
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
@@ -64,10 +64,10 @@ from torch.nn import functional as F
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from climb.models import create_encoder, save_encoder
-from climb.train.config import RESUMABLE_CHANGES, claim_run_dir
+from climb.train.config import claim_run_dir
 from climb.train.data import EpochSeeds, SeededShardSampler, pick_field, set_loader_epoch
 from climb.train.module import encoder_modality
-from climb.train.protocols import Throughput
+from climb.train.protocols import Throughput, run_checkpoint
 
 PRECISIONS = {"32-true", "32", "16-mixed", "bf16-mixed", "bf16-true", "64-true"}
 OBJECTIVE_KINDS = {"mae": ("image", "signal", "eeg"), "jepa": ("signal", "eeg")}
@@ -545,17 +545,16 @@ def pretrain(cfg: SSLConfig, callbacks: Sequence[Callback] = (), quiet: bool = T
     data = build_pretrain_data(cfg)
     module = SSLModule(cfg.model_dump(mode="json"), data.kind, list(data.shape))
     run_dir = cfg.run_dir
-    # nothing in pretraining depends on the epoch count: more epochs extend a finished run
-    claim_run_dir(run_dir, cfg.model_dump(mode="json"), resumable=RESUMABLE_CHANGES | {"epochs"})
+    claim_run_dir(run_dir, cfg)
     speed = Throughput()
     trainer = L.Trainer(
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy,
         num_nodes=cfg.num_nodes, precision=cfg.precision, limit_train_batches=cfg.limit_train_batches,
         logger=CSVLogger(run_dir, name="logs", version=""),
-        callbacks=[ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0),
-                   speed, EpochSeeds(), *callbacks],
+        callbacks=[run_checkpoint(run_dir, select=False), speed, EpochSeeds(), *callbacks],
         use_distributed_sampler=False, enable_progress_bar=not quiet, enable_model_summary=not quiet,
         log_every_n_steps=cfg.log_every_n_steps, num_sanity_val_steps=0, limit_val_batches=0,
+        reload_dataloaders_every_n_epochs=1,  # see EpochSeeds
         deterministic="warn" if cfg.accelerator != "cpu" else True,
     )
     last = run_dir / "checkpoints" / "last.ckpt"
