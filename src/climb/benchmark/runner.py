@@ -332,11 +332,10 @@ def _heldout_encoder(cell: Cell, ctx: CellContext) -> Path:
     """Pretrain (inside the few-shot cell) on the target's multitask group minus the target."""
     from climb.train import train
 
-    target = cell.datasets[0]
-    group = ctx.suite.multitask_cell_for(target, cell.encoder, cell.seed, ctx.kinds)
+    group = ctx.suite.multitask_cell_for(cell.datasets[0], cell.encoder, cell.seed, ctx.kinds)
     if group is None:
-        raise SuiteError(f"{cell.id}: no multitask group with encoder {cell.encoder} holds {target}")
-    others = [d for d in group.datasets if d != target]
+        raise SuiteError(f"{cell.id}: no multitask group with encoder {cell.encoder} holds {cell.datasets[0]}")
+    others = cell.extra["pretrain_on"]  # the group's other datasets (Suite._fewshot)
     run = f"pretrain__{'+'.join(others)}__{cell.encoder}__seed{cell.seed}"
     update: dict[str, Any] = {"datasets": others, "out_dir": ctx.cells_dir / cell.id, "run_name": run}
     if len(others) > 1 and "sampling" in group.extra:

@@ -240,12 +240,12 @@ class Suite(BaseModel):
             missing = [n for n in names if n not in self.datasets]
             if missing:
                 raise ValueError(f"{where}: {missing} not listed under `datasets`")
-        for init in ("multitask", "multitask_heldout"):
-            if p.fewshot and init in p.fewshot.inits:
-                groups = p.multitask.groups if p.multitask else {}
-                orphan = [d for d in p.fewshot.datasets if not any(d in g.datasets for g in groups.values())]
-                if orphan:
-                    raise ValueError(f"protocols.fewshot: init `{init}` needs a multitask group containing {orphan}")
+        needing = [i for i in ("multitask", "multitask_heldout") if p.fewshot and i in p.fewshot.inits]
+        if needing:
+            groups = p.multitask.groups if p.multitask else {}
+            orphan = [d for d in p.fewshot.datasets if not any(d in g.datasets for g in groups.values())]
+            if orphan:
+                raise ValueError(f"protocols.fewshot: init {needing} needs a multitask group containing {orphan}")
         return self
 
     # ------------------------------------------------------------ expansion into cells

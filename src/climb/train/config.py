@@ -10,6 +10,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
+# which weights are tested: "best_val" = the epoch with the best validation score (mean AUROC,
+# r2 for regression, over tasks), "last" = the final epoch. "auto" = best_val, but last for
+# few-shot runs (`shots` set): k labels per class leave no validation labels to select on, and
+# selecting on the full validation split would use labels a k-shot user lacks
+ModelSelection = Literal["auto", "best_val", "last"]
+
+
+def selects_on_val(model_selection: str, shots: int | None) -> bool:
+    return model_selection == "best_val" or (model_selection == "auto" and shots is None)
+
+
 class TrainConfig(BaseModel):
     """What to train, on what, and how. Scale-out is configuration (accelerator/devices/strategy)."""
 
@@ -47,11 +58,7 @@ class TrainConfig(BaseModel):
     shots: int | None = Field(None, ge=1)
     limit_train_batches: int | float = 1.0
     limit_val_batches: int | float = 1.0
-    # which weights are tested: "best_val" = the epoch with the best validation score (mean
-    # AUROC, r2 for regression, over tasks), "last" = the final epoch. "auto" = best_val, but
-    # last for few-shot runs (`shots` set): k labels per class leave no validation labels to
-    # select on, and selecting on the full validation split would use labels a k-shot user lacks
-    model_selection: Literal["auto", "best_val", "last"] = "auto"
+    model_selection: ModelSelection = "auto"  # see ModelSelection
     # scale-out, passed to Lightning
     accelerator: str = "cpu"
     devices: int | str = 1
@@ -86,7 +93,7 @@ class TrainConfig(BaseModel):
 
     @property
     def selects_on_val(self) -> bool:
-        return self.model_selection == "best_val" or (self.model_selection == "auto" and self.shots is None)
+        return selects_on_val(self.model_selection, self.shots)
 
     @property
     def name(self) -> str:

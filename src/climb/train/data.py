@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from lightning.pytorch.callbacks import Callback
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from climb.catalog.schema import Task
@@ -166,28 +165,18 @@ class TaskCollate:
 
 
 def set_loader_epoch(loader: DataLoader, epoch: int) -> None:
-    """Seed epoch `epoch` of a training loader: its (batch) sampler's order and its datasets' augmentation."""
+    """Seed epoch `epoch` of a training loader: its (batch) sampler's order and its datasets' augmentation.
+
+    Lightning only seeds a loader's `sampler`, not a custom batch sampler (multitask) nor the
+    datasets, whose random transforms are seeded by (seed, epoch, index). So every trainer
+    rebuilds its training loader each epoch (`reload_dataloaders_every_n_epochs=1`) and seeds
+    it here when building it. Workers are not persistent: they copy the dataset, with its
+    epoch, when the loader is iterated (for a resumed run, before any epoch hook runs).
+    """
     for sampler in (loader.sampler, loader.batch_sampler):
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
     set_epoch(loader.dataset, epoch)
-
-
-class EpochSeeds(Callback):
-    """Give every epoch its own sample order and augmentation draws, seeded by the epoch.
-
-    Lightning only forwards the epoch to a loader's `sampler` (not to a custom batch sampler,
-    nor to the dataset whose random transforms are seeded by (seed, epoch, index)). The
-    loader is seeded when built and at the start of every epoch. Trainers rebuild loaders
-    every epoch (`reload_dataloaders_every_n_epochs=1`) and use non-persistent workers: worker
-    processes copy the dataset (and may draw sampler indices) when the loader is iterated,
-    which for a resumed run happens before any epoch hook.
-    """
-
-    def on_train_epoch_start(self, trainer, pl_module) -> None:
-        loader = trainer.train_dataloader
-        if isinstance(loader, DataLoader):
-            set_loader_epoch(loader, trainer.current_epoch)
 
 
 def eval_loader(ds: ClimbDataset, batch_size: int, num_workers: int = 0) -> DataLoader:

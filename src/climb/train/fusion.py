@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import lightning as L
 import numpy as np
@@ -47,8 +47,8 @@ from climb.loading import ClimbDataset, few_shot_indices, load
 from climb.loading.transforms import FieldTransforms, compute_stats, default_transform
 from climb.models import create_encoder, get_spec, make_loss, save_encoder
 from climb.models.fusion import FUSION_STRATEGIES, make_fusion
-from climb.train.config import RESUMABLE_CHANGES, claim_run_dir
-from climb.train.data import EpochSeeds, SeededShardSampler, set_loader_epoch
+from climb.train.config import RESUMABLE_CHANGES, ModelSelection, claim_run_dir, selects_on_val
+from climb.train.data import SeededShardSampler, set_loader_epoch
 from climb.train.module import input_channels, val_score
 from climb.train.protocols import run_checkpoint
 
@@ -96,9 +96,7 @@ class FusionConfig(BaseModel):
     num_workers: int = Field(0, ge=0)
     balance_loss: bool = True
     limit_train_batches: int | float = 1.0
-    # tested weights: best validation score, or the final epoch; "auto" = last for few-shot
-    # runs (k labels per class leave no validation labels to select on), else best_val
-    model_selection: Literal["auto", "best_val", "last"] = "auto"
+    model_selection: ModelSelection = "auto"  # see climb.train.config.ModelSelection
     accelerator: str = "cpu"
     devices: int | str = 1
     strategy_name: str = "auto"  # Lightning's distributed strategy ("strategy" is the fusion strategy)
@@ -118,7 +116,7 @@ class FusionConfig(BaseModel):
 
     @property
     def selects_on_val(self) -> bool:
-        return self.model_selection == "best_val" or (self.model_selection == "auto" and self.shots is None)
+        return selects_on_val(self.model_selection, self.shots)
 
     @property
     def setting(self) -> str:
@@ -557,9 +555,9 @@ def run_fusion(cfg: FusionConfig, quiet: bool = True) -> FusionResult:
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision,
         limit_train_batches=cfg.limit_train_batches, logger=CSVLogger(run_dir, name="logs", version=""),
         strategy=cfg.strategy_name, num_nodes=cfg.num_nodes, use_distributed_sampler=False,
-        callbacks=[ckpt, EpochSeeds()], enable_progress_bar=not quiet, enable_model_summary=not quiet,
+        callbacks=[ckpt], enable_progress_bar=not quiet, enable_model_summary=not quiet,
         log_every_n_steps=5, deterministic="warn" if cfg.accelerator != "cpu" else True, num_sanity_val_steps=0,
-        reload_dataloaders_every_n_epochs=1,  # see EpochSeeds
+        reload_dataloaders_every_n_epochs=1,  # see set_loader_epoch
     )
     last = run_dir / "checkpoints" / "last.ckpt"
     started = time.perf_counter()

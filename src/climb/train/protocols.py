@@ -24,7 +24,6 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-import yaml
 from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
@@ -32,7 +31,7 @@ from climb.evaluate.bootstrap import bootstrap_metrics
 from climb.evaluate.metrics import ResultRow, result_rows, to_frame
 from climb.models import save_encoder
 from climb.train.config import TrainConfig, claim_run_dir
-from climb.train.data import EpochSeeds, TaskData, build_task, eval_loader, set_loader_epoch, train_loader
+from climb.train.data import TaskData, build_task, eval_loader, set_loader_epoch, train_loader
 from climb.train.module import ClimbModule, encoder_modality
 
 
@@ -66,7 +65,7 @@ class ClimbDataModule(L.LightningDataModule):
                               sampling=self.cfg.sampling, temperature=self.cfg.temperature,
                               num_workers=self.cfg.num_workers, rank=self.trainer.global_rank,
                               world=self.trainer.world_size)
-        set_loader_epoch(loader, self.trainer.current_epoch)  # a resumed run starts mid-way
+        set_loader_epoch(loader, self.trainer.current_epoch)
         return loader
 
     def val_dataloader(self):
@@ -148,10 +147,10 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
         limit_val_batches=cfg.limit_val_batches,
         # one log version per attempt: a resumed run keeps the logs of the attempts before it
         logger=[CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tb")],
-        callbacks=[ckpt, speed, EpochSeeds(), *averaging, *callbacks], use_distributed_sampler=False,
+        callbacks=[ckpt, speed, *averaging, *callbacks], use_distributed_sampler=False,
         enable_progress_bar=not quiet, enable_model_summary=not quiet, log_every_n_steps=1,
         deterministic="warn" if cfg.accelerator != "cpu" else True,
-        num_sanity_val_steps=0, reload_dataloaders_every_n_epochs=1,  # see EpochSeeds
+        num_sanity_val_steps=0, reload_dataloaders_every_n_epochs=1,  # see set_loader_epoch
     )
     last = run_dir / "checkpoints" / "last.ckpt"
     started = time.perf_counter()

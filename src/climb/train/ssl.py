@@ -65,7 +65,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from climb.models import create_encoder, save_encoder
 from climb.train.config import claim_run_dir
-from climb.train.data import EpochSeeds, SeededShardSampler, pick_field, set_loader_epoch
+from climb.train.data import SeededShardSampler, pick_field, set_loader_epoch
 from climb.train.module import encoder_modality
 from climb.train.protocols import Throughput, run_checkpoint
 
@@ -551,10 +551,10 @@ def pretrain(cfg: SSLConfig, callbacks: Sequence[Callback] = (), quiet: bool = T
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy,
         num_nodes=cfg.num_nodes, precision=cfg.precision, limit_train_batches=cfg.limit_train_batches,
         logger=CSVLogger(run_dir, name="logs", version=""),
-        callbacks=[run_checkpoint(run_dir, select=False), speed, EpochSeeds(), *callbacks],
+        callbacks=[run_checkpoint(run_dir, select=False), speed, *callbacks],
         use_distributed_sampler=False, enable_progress_bar=not quiet, enable_model_summary=not quiet,
         log_every_n_steps=cfg.log_every_n_steps, num_sanity_val_steps=0, limit_val_batches=0,
-        reload_dataloaders_every_n_epochs=1,  # see EpochSeeds
+        reload_dataloaders_every_n_epochs=1,  # see set_loader_epoch
         deterministic="warn" if cfg.accelerator != "cpu" else True,
     )
     last = run_dir / "checkpoints" / "last.ckpt"
