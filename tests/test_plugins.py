@@ -1,0 +1,80 @@
+"""climb.plugins: entry points, $CLIMB_PLUGINS and suite lists load user code once; failures are one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from climb import plugins
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(plugins, "_loaded", {})
+    monkeypatch.delenv(plugins.ENV_VAR, raising=False)
+
+
+def _write_module(root: Path, name: str, body: str) -> None:
+    (root / f"{name}.py").write_text(textwrap.dedent(body))
+
+
+def test_env_and_suite_modules_load_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write_module(tmp_path, "plug_a", "import builtins\nbuiltins.PLUG_A = getattr(builtins, 'PLUG_A', 0) + 1\n")
+    _write_module(tmp_path, "plug_b", "import builtins\nbuiltins.PLUG_B = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv(plugins.ENV_VAR, " plug_a , ")
+    import builtins
+
+    loaded = plugins.load_plugins(["plug_b"])
+    plugins.load_plugins(["plug_b"])
+    assert builtins.PLUG_A == 1 and builtins.PLUG_B is True
+    assert loaded == {"plug_a": "$CLIMB_PLUGINS: plug_a", "plug_b": "suite: plug_b"}
+    del builtins.PLUG_A, builtins.PLUG_B
+
+
+@pytest.mark.parametrize("body, detail", [
+    ("import not_a_module_anywhere\n", "ModuleNotFoundError: No module named 'not_a_module_anywhere'"),
+    ("raise ValueError('bad [label] table')\n", "ValueError: bad [label] table"),
+])
+def test_a_broken_plugin_is_one_line_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                body: str, detail: str) -> None:
+    _write_module(tmp_path, "plug_broken", body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv(plugins.ENV_VAR, "plug_broken")
+    with pytest.raises(plugins.PluginError) as info:
+        plugins.load_plugins()
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("plugin 'plug_broken' ($CLIMB_PLUGINS: plug_broken) failed to load: ")
+    assert message.endswith(detail)
+
+
+def test_entry_point_of_an_installed_distribution(tmp_path: Path) -> None:
+    """A real distribution with a `climb.plugins` entry point, installed by pip into a target dir."""
+    src = tmp_path / "src"
+    (src / "lab_plugin").mkdir(parents=True)
+    (src / "lab_plugin" / "__init__.py").write_text("SETUP_CALLS = []\ndef setup():\n    SETUP_CALLS.append(1)\n")
+    (src / "pyproject.toml").write_text(textwrap.dedent("""
+        [build-system]
+        requires = ["setuptools>=68"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "lab-plugin"
+        version = "0.1"
+        [project.entry-points."climb.plugins"]
+        lab = "lab_plugin:setup"
+        [tool.setuptools]
+        packages = ["lab_plugin"]
+    """))
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--no-index", "--target", str(target), str(src)], check=True, capture_output=True)
+    code = ("from climb import plugins; import lab_plugin; print(plugins.load_plugins()); "
+            "plugins.load_plugins(); print(lab_plugin.SETUP_CALLS)")
+    env = {**__import__("os").environ, "PYTHONPATH": f"{target}:{Path(plugins.__file__).parents[1]}"}
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env).stdout
+    assert out.splitlines() == ["{'lab': 'entry point of lab-plugin: lab_plugin:setup'}", "[1]"]
