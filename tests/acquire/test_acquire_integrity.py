@@ -303,3 +303,21 @@ def test_cut_manifest_is_retried_not_taken_short(tmp_path, make_server, fast_ret
     size = (root / "SHA256SUMS.txt").stat().st_size
     assert report.complete and [r.bytes_sent for r in server.requests_for("SHA256SUMS.txt")] == [70, size]
 
+
+def test_cli_limits_reach_the_download(monkeypatch):
+    from typer.testing import CliRunner
+
+    import climb.acquire
+    from climb.cli import app
+
+    seen = {}
+
+    def fake_download(*args, **kwargs):
+        seen.update(kwargs)
+        raise ZeroDivisionError  # stop here
+
+    monkeypatch.setattr(climb.acquire, "download", fake_download)
+    CliRunner().invoke(app, ["download", "mitdb", "--deadline", "2", "--min-speed", "0"])
+    assert seen["limits"] == TransferLimits(min_speed=0, deadline=7200.0)
+    CliRunner().invoke(app, ["download", "mitdb", "--deadline", "0"])
+    assert seen["limits"] == TransferLimits(deadline=None) and TransferLimits().deadline == 24 * 3600
