@@ -3,7 +3,9 @@
 `LoopbackServer` serves a directory (plus in-memory routes) on 127.0.0.1, honours
 `Range: bytes=N-` with 206 + Content-Range, and per path can: return a status
 (401/403/404/500) for the next `times` requests, cut a transfer after N bytes, flip a
-byte, ignore Range, or throttle. It records every request (path, Range header, status,
+byte, ignore Range, throttle or drip (`chunk_size` bytes every `chunk_delay` seconds),
+send far more bytes than the file holds (`pad_to`), or omit Content-Length (the body then
+ends when the connection closes). It records every request (path, Range header, status,
 bytes sent, whether an Authorization header came) so tests can assert on the wire.
 `start_server(root)` / `stop_server(srv)` run one in a daemon thread.
 """
@@ -26,7 +28,10 @@ class Fault:
     cut_after: int | None = None  # send full headers but only this many body bytes, then close
     flip_byte: int | None = None  # offset of a byte to corrupt
     ignore_range: bool = False  # answer 200 with the whole file even when asked for a range
-    chunk_delay: float = 0.0  # seconds between 64 KiB chunks (to force overlap)
+    chunk_delay: float = 0.0  # seconds between chunks (to force overlap, or a slow drip)
+    chunk_size: int = 65536  # bytes per chunk
+    pad_to: int | None = None  # append zero bytes until the body is this long (an oversized answer)
+    no_length: bool = False  # send no Content-Length; close the connection after the body
 
 
 @dataclass
@@ -106,6 +111,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = bytearray(body)
             body[fault.flip_byte] ^= 0xFF
             body = bytes(body)
+        if fault.pad_to is not None and fault.pad_to > len(body):
+            body += bytes(fault.pad_to - len(body))
         status, headers = 200, {}
         if rng and not fault.ignore_range and rng.startswith("bytes="):
             start_s, _, end_s = rng[6:].partition("-")
@@ -130,15 +137,20 @@ class _Handler(BaseHTTPRequestHandler):
         rec = Record(path, rng, status, 0, auth)
         self.server._record(rec)
         self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
+        if fault is not None and fault.no_length:
+            self.close_connection = True
+            self.send_header("Connection", "close")
+        else:
+            self.send_header("Content-Length", str(len(body)))
         self.send_header("Accept-Ranges", "bytes")
         for k, v in headers.items():
             self.send_header(k, v)
         self.end_headers()
         limit = len(body) if fault is None or fault.cut_after is None else min(fault.cut_after, len(body))
+        size = 65536 if fault is None else fault.chunk_size
         try:
             while rec.bytes_sent < limit:
-                chunk = body[rec.bytes_sent:min(limit, rec.bytes_sent + 65536)]
+                chunk = body[rec.bytes_sent:min(limit, rec.bytes_sent + size)]
                 rec.bytes_sent += len(chunk)
                 self.wfile.write(chunk)
                 if fault is not None and fault.chunk_delay:

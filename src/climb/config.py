@@ -5,10 +5,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from climb.errors import ClimbUsageError
+
 
 def climb_home() -> Path:
-    """Root of climb's cache: `$CLIMB_HOME`, else `~/.cache/climb`."""
-    return Path(os.environ.get("CLIMB_HOME", Path.home() / ".cache" / "climb")).expanduser()
+    """Root of climb's cache: `$CLIMB_HOME`, else `~/.cache/climb`.
+
+    A `CLIMB_HOME` that is set but empty is refused: `Path("")` is the current directory,
+    so `CLIMB_HOME=$UNSET_VARIABLE climb download ...` would otherwise fill whatever
+    directory the command runs in.
+    """
+    value = os.environ.get("CLIMB_HOME")
+    if value is None:
+        return Path.home() / ".cache" / "climb"
+    if not value.strip():
+        raise ClimbUsageError("CLIMB_HOME is set but empty; set it to a directory, or unset it for the default "
+                              "~/.cache/climb")
+    return Path(value).expanduser()
 
 
 def raw_dir(dataset_id: str) -> Path:

@@ -113,7 +113,7 @@ def test_credentials_never_leak(tmp_path, make_server, monkeypatch, caplog, caps
     # The CLI path too (entry lookup fails for this toy id, so drive the 401 through the library).
     result = CliRunner().invoke(app, ["download", "no_such_dataset"] if len(app.registered_commands) > 1
                                 else ["no_such_dataset"])
-    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.exit_code == 2 and "Traceback" not in result.output  # an unknown id is a usage error
 
     texts = [caplog.text, str(exc.value), repr(exc.value), result.output, *capsys.readouterr()]
     texts += [p.read_bytes().decode("latin-1") for p in dest.rglob("*") if p.is_file()]

@@ -69,8 +69,8 @@ def test_auth_failures_say_what_to_set(tmp_path, make_server, fast_retry, status
     server = make_server(root)
     server.fault("SHA256SUMS.txt", status=status)
     entry = make_entry({"kind": "physionet", "base_url": "https://physionet.org/files/toy/1.0/",
-                        "manifest": "SHA256SUMS.txt"}, access="credentialed",
-                       homepage="https://physionet.org/content/toy/1.0/")
+                        "manifest": "SHA256SUMS.txt", "manifest_sha256": sha256(root / "SHA256SUMS.txt")},
+                       access="credentialed", homepage="https://physionet.org/content/toy/1.0/")
     with pytest.raises(AccessDeniedError) as exc:
         download(entry, dest=tmp_path / "d", mirror=server.base, quiet=True, retry=fast_retry)
     msg = str(exc.value)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from acquire_helpers import make_entry, sha256, write_files
-from climb.acquire import MARKER, AccessDeniedError, ChecksumError, download
+from climb.acquire import MARKER, AccessDeniedError, AcquireError, ChecksumError, download
 from climb.acquire import kaggle_source, metadata
+from climb.safeio import UnsafePathError
 
 
 class _HTTPError(Exception):
@@ -73,6 +74,34 @@ def test_kaggle_pinned_mismatch_is_rejected(tmp_path, monkeypatch):
     with pytest.raises(ChecksumError, match="train.csv"):
         download(_kaggle_entry("owner/data", {"train.csv": "0" * 64}), dest=tmp_path, quiet=True)
     assert not (tmp_path / "train.csv").exists() and not (tmp_path / MARKER).exists()
+
+
+@pytest.mark.parametrize("planted,points_to,error", [
+    ("train.csv", "inside/notes.txt", UnsafePathError),  # a link within dest: followed before the fix
+    ("images", "inside", UnsafePathError),
+    ("train.csv", "../victim/notes.txt", AcquireError),  # a link out of dest: refused as outside
+])
+def test_kaggle_extraction_never_writes_through_a_planted_link(tmp_path, monkeypatch, planted, points_to, error):
+    dest = tmp_path / "dest"
+    for folder in (dest / "inside", tmp_path / "victim"):
+        folder.mkdir(parents=True)
+        (folder / "notes.txt").write_bytes(b"precious")
+        (folder / "x.txt").write_bytes(b"precious")
+    (dest / planted).symlink_to(dest / points_to)
+    monkeypatch.setattr(kaggle_source, "_api", lambda: FakeKaggleApi({"train.csv": b"a\n", "images/x.txt": b"px"}))
+    with pytest.raises(error, match=planted):
+        download(_kaggle_entry("owner/data"), dest=dest, quiet=True)
+    for folder in (dest / "inside", tmp_path / "victim"):
+        assert (folder / "notes.txt").read_bytes() == b"precious" and (folder / "x.txt").read_bytes() == b"precious"
+    assert not (dest / MARKER).exists()
+
+
+def test_kaggle_without_published_checksums_is_labelled_unverified(tmp_path, monkeypatch):
+    monkeypatch.setattr(kaggle_source, "_api", lambda: FakeKaggleApi({"train.csv": b"a\n"}))
+    report = download(_kaggle_entry("owner/data"), dest=tmp_path, quiet=True)
+    assert report.unverified == ["train.csv"] and report.verification.startswith("unverified: 1 file(s)")
+    assert json.loads((tmp_path / MARKER).read_text())["verification"] == report.verification
+    assert download(_kaggle_entry("owner/data"), dest=tmp_path, quiet=True).verification == report.verification
 
 
 @pytest.mark.parametrize("status,needle", [(403, r"accept the competition rules at "

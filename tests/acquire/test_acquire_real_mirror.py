@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from acquire_helpers import make_entry, md5, sha256
-from climb.acquire import MARKER, ChecksumError, NotFoundError, SelectionError, download
+from climb.acquire import MARKER, ChecksumError, MissingChecksumError, NotFoundError, download
 from climb.acquire import downloader
 from climb.acquire.checksums import parse_manifest
 from climb.catalog import get, load_entry
@@ -120,15 +120,14 @@ def _ptbxl_entry():
 
 
 @pytest.mark.parametrize("where", ["directory", "url"])
-def test_strict_mirror_refuses_what_the_official_checksums_do_not_cover(shared_server, shared_data, tmp_path,
-                                                                        where):
+def test_strict_mirror_refuses_an_unpinned_manifest_before_any_request(shared_server, shared_data, tmp_path,
+                                                                         where):
+    # The catalog does not pin PTB-XL's SHA256SUMS.txt: the mirror's copy (trimmed here) is its own word,
+    # not the publisher's, so without --trust-mirror nothing from this mirror is accepted.
     mirror = shared_data / "ptbxl" if where == "directory" else f"{shared_server.base}ptbxl/"
-    # Record 150 is not in the trimmed publisher manifest, and the mirror's own manifest does not count.
-    with pytest.raises(SelectionError, match="00150_lr"):
-        download(_ptbxl_entry(), dest=tmp_path, mirror=mirror, include=["records100/00000/00150_lr"], quiet=True)
-    with pytest.raises(ChecksumError, match="ptbxl_database.csv.*checksum mismatch.*--trust-mirror"):
+    with pytest.raises(MissingChecksumError, match="does not pin the publisher's SHA256SUMS.txt.*--trust-mirror"):
         download(_ptbxl_entry(), dest=tmp_path, mirror=mirror, include=["ptbxl_database.csv"], quiet=True)
-    assert not (tmp_path / "ptbxl_database.csv").exists()
+    assert shared_server.records == [] and [p.name for p in tmp_path.iterdir()] == [".climb.lock"]
 
 
 def test_trusted_url_mirror_verifies_against_its_manifest_and_names_the_differences(shared_server, shared_data,

@@ -10,20 +10,23 @@ Flow: resolve (entry, source, dest, mirror) -> manifest (fetched, checked agains
 `<path>.part` with Range resume and retries -> verify -> rename -> mark complete
 (`<dest>/.climb_complete`, only after the entry's full selection succeeded).
 With `trust_mirror=True` the mirror's MANIFEST.sha256 is the checksum authority; the
-files that differ from the official ones are logged and recorded in the marker.
+files that differ from the official ones are logged and recorded in the marker. Without
+it, a mirror may stand in only for the file host: a checksum manifest the catalog does
+not pin is refused from a mirror. `TransferLimits` bounds sizes, speed and time.
 """
 
 from __future__ import annotations
 
 from climb.acquire.downloader import MARKER, DownloadReport, download, pick_source
-from climb.acquire.errors import (AccessDeniedError, AcquireError, ChecksumError, InsecureURLError,
-                                  ManualSourceError, MissingChecksumError, NotFoundError, SelectionError,
-                                  TransferError)
+from climb.acquire.errors import (AccessDeniedError, AcquireError, AcquireUsageError, ChecksumError,
+                                  DeadlineError, InsecureURLError, ManualSourceError, MissingChecksumError,
+                                  NotFoundError, OversizeError, SelectionError, TransferError)
 from climb.acquire.mirror import Mirror
-from climb.acquire.transport import RetryPolicy
+from climb.acquire.transport import RetryPolicy, TransferLimits
 
 __all__ = [
-    "MARKER", "AccessDeniedError", "AcquireError", "ChecksumError", "DownloadReport", "InsecureURLError",
-    "ManualSourceError", "Mirror", "MissingChecksumError", "NotFoundError", "RetryPolicy", "SelectionError",
-    "TransferError", "download", "pick_source",
+    "MARKER", "AccessDeniedError", "AcquireError", "AcquireUsageError", "ChecksumError", "DeadlineError",
+    "DownloadReport", "InsecureURLError", "ManualSourceError", "Mirror", "MissingChecksumError", "NotFoundError",
+    "OversizeError", "RetryPolicy", "SelectionError", "TransferError", "TransferLimits", "download",
+    "pick_source",
 ]

@@ -2,24 +2,29 @@
 
 A manifest is a text file of `<hex> <path>` lines (GNU coreutils style; `  ./path`
 and the binary marker `*path` are accepted). Verification hashes a file once with
-every expected algorithm; the result is cached in a small JSON state file keyed by
-path + size + mtime, so a re-run skips verified files without re-reading them.
+every expected algorithm; the result is cached in a small JSON state file, so a re-run
+skips verified files without re-reading them. The cache is keyed by path, size, mtime,
+ctime, inode and device: a write to the file changes its ctime, which (unlike the mtime)
+no `touch` or `os.utime` can set back, so a file edited in place is hashed again; any
+doubt (an older state file, a changed inode) also means hashing again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import time
 from pathlib import Path
 
 from climb.acquire.errors import AcquireError
+from climb.safeio import atomic_write_text, refuse_symlink
 
 ALGOS = ("sha256", "md5")
 HEX_LEN = {"sha256": 64, "md5": 32}
 STATE_FILE = ".climb_state.json"
+STATE_VERSION = 2  # 2: keyed by size, mtime, ctime, inode, device (1: size, mtime)
+_STAMP = ("size", "mtime_ns", "ctime_ns", "inode", "device")
 _CHUNK = 1 << 20
 
 
@@ -71,14 +76,16 @@ def mismatches(actual: dict[str, str], expected: dict[str, str]) -> list[tuple[s
 
 
 class VerifiedState:
-    """Digests of files already verified under a dest dir, keyed by path, size and mtime.
+    """Digests of files already verified under a dest dir, keyed by path and the file's stat stamp.
 
     Thread-safe; `flush()` writes the JSON atomically (at most every `interval` seconds
-    unless forced), so an interrupted run still remembers most of its work.
+    unless forced), so an interrupted run still remembers most of its work. A symbolic link
+    in place of the state file is refused up front.
     """
 
     def __init__(self, dest: Path, interval: float = 2.0) -> None:
         self.file = dest / STATE_FILE
+        refuse_symlink(self.file)
         self.interval = interval
         self._lock = threading.Lock()
         self._dirty = False
@@ -90,15 +97,18 @@ class VerifiedState:
             data = json.loads(self.file.read_text())
         except (OSError, ValueError):
             return {}
-        return data.get("files", {}) if isinstance(data, dict) else {}
+        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+            return {}  # an older key cannot tell an edited file from an untouched one: hash again
+        files = data.get("files", {})
+        return files if isinstance(files, dict) else {}
 
     @staticmethod
-    def _stamp(path: Path) -> tuple[int, int] | None:
+    def _stamp(path: Path) -> dict[str, int] | None:
         try:
             st = path.stat()
         except OSError:
             return None
-        return st.st_size, st.st_mtime_ns
+        return dict(zip(_STAMP, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)))
 
     def is_verified(self, rel: str, path: Path, expected: dict[str, str]) -> bool:
         """True when `path` is unchanged since it was verified against `expected`."""
@@ -109,7 +119,7 @@ class VerifiedState:
         stamp = self._stamp(path)
         with self._lock:
             rec = self._data.get(rel)
-        if stamp is None or rec is None or (rec.get("size"), rec.get("mtime_ns")) != stamp:
+        if stamp is None or rec is None or any(rec.get(k) != v for k, v in stamp.items()):
             return None
         digests = dict(rec.get("digests", {}))
         return digests if all(digests.get(a) == d for a, d in expected.items()) else None
@@ -119,7 +129,7 @@ class VerifiedState:
         if stamp is None:
             return
         with self._lock:
-            self._data[rel] = {"size": stamp[0], "mtime_ns": stamp[1], "digests": dict(digests)}
+            self._data[rel] = {**stamp, "digests": dict(digests)}
             self._dirty = True
         self.flush(force=False)
 
@@ -131,9 +141,7 @@ class VerifiedState:
         with self._lock:
             if not self._dirty or (not force and time.monotonic() - self._last_flush < self.interval):
                 return
-            payload = json.dumps({"version": 1, "files": self._data}, indent=0, sort_keys=True)
-            tmp = self.file.with_name(f"{self.file.name}.{os.getpid()}.tmp")
-            tmp.write_text(payload)
-            os.replace(tmp, self.file)
+            payload = json.dumps({"version": STATE_VERSION, "files": self._data}, indent=0, sort_keys=True)
+            atomic_write_text(self.file, payload)
             self._dirty = False
             self._last_flush = time.monotonic()

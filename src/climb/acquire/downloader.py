@@ -12,6 +12,10 @@ Trusted-mirror mode (`trust_mirror=True`, opt-in) verifies every byte against th
 mirror's own MANIFEST.sha256 instead of the publisher's checksums, logs loudly which
 files differ from the official ones, and records "mirror-verified (differs from
 official for N files)" in the completion marker. Credentials never go to a mirror.
+
+Every file the downloader writes (`.part` files, the saved manifest, the state file, the
+completion marker, the lock file) goes through `climb.safeio`, which refuses a symbolic
+link planted in its place (a link would make climb overwrite whatever it points to).
 """
 
 from __future__ import annotations
@@ -32,14 +36,16 @@ from climb import __version__
 from climb.acquire import urls
 from climb.acquire.checksums import VerifiedState, hash_file, mismatches
 from climb.acquire.credentials import access_help, is_physionet_host, physionet_auth
-from climb.acquire.errors import AccessDeniedError, AcquireError, ChecksumError, ManualSourceError
+from climb.acquire.errors import (AccessDeniedError, AcquireError, AcquireUsageError, ChecksumError,
+                                  ManualSourceError)
 from climb.acquire.kaggle_source import download_kaggle
 from climb.acquire.mirror import MIRROR_MANIFEST, Mirror
 from climb.acquire.plan import FileTask, Plan, Planner, split_include
 from climb.acquire.progress import DownloadProgress
-from climb.acquire.transport import RetryPolicy, Transport
+from climb.acquire.transport import RetryPolicy, TransferLimits, Transport
 from climb.catalog.schema import Access, DatasetEntry, Source, SourceKind
 from climb.config import raw_dir
+from climb.safeio import atomic_write_bytes, atomic_write_json, refuse_symlink
 
 log = logging.getLogger("climb.acquire")
 MARKER = ".climb_complete"
@@ -64,13 +70,21 @@ class DownloadReport:
     differs_from_official: list[str] = field(default_factory=list)  # trusted mode
     without_official_checksum: list[str] = field(default_factory=list)  # trusted mode
     official_not_in_mirror: list[str] = field(default_factory=list)  # trusted mode
+    unpinned_manifest: str | None = None  # strict mode: checksums from an unpinned manifest of the publisher
+    unverified: list[str] = field(default_factory=list)  # Kaggle: files no checksum covers (recorded only)
 
     @property
     def verification(self) -> str:
         """How the bytes were verified, in words (also written to the completion marker)."""
-        if not self.trusted_mirror:
-            return "official checksums"
-        return f"mirror-verified (differs from official for {len(self.differs_from_official)} files)"
+        if self.trusted_mirror:
+            return f"mirror-verified (differs from official for {len(self.differs_from_official)} files)"
+        if self.unverified:
+            return (f"unverified: {len(self.unverified)} file(s) have no published or pinned checksum "
+                    "(hashed and recorded, not checked)")
+        if self.unpinned_manifest:
+            return (f"official checksums ({self.unpinned_manifest} fetched from the publisher over TLS; "
+                    "not pinned by the catalog)")
+        return "official checksums"
 
     def summary(self) -> str:
         mb = self.bytes_downloaded / 1e6
@@ -88,7 +102,7 @@ def _entry(dataset: str | DatasetEntry) -> DatasetEntry:
     try:
         return catalog.get(dataset)
     except KeyError as e:
-        raise AcquireError(str(e.args[0]) if e.args else f"unknown dataset {dataset!r}") from None
+        raise AcquireUsageError(str(e.args[0]) if e.args else f"unknown dataset {dataset!r}") from None
 
 
 def pick_source(entry: DatasetEntry, allow_manual: bool = False) -> Source:
@@ -112,18 +126,21 @@ def pick_source(entry: DatasetEntry, allow_manual: bool = False) -> Source:
 def download(dataset: str | DatasetEntry, dest: str | Path | None = None, mirror: str | Path | None = None,
              include: list[str] | str | None = None, workers: int = 4, quiet: bool = False,
              retry: RetryPolicy | None = None, lock_timeout: float = -1,
-             trust_mirror: bool = False) -> DownloadReport:
+             trust_mirror: bool = False, limits: TransferLimits | None = None) -> DownloadReport:
     """Download and verify a catalog dataset into `dest` (default: climb's raw cache).
 
     `mirror` (a directory or URL prefix) stands in for the official host; `include`
     narrows the selection (globs, file paths, PhysioNet record names such as "100",
     or "@FILE" for a list of those, one per line). `trust_mirror` verifies against the
     mirror's MANIFEST.sha256 instead of the publisher's checksums (for mirrors holding
-    a modified subset); every file still needs a checksum.
+    a modified subset); every file still needs a checksum. `limits` bounds what a server can
+    make the download do (expected sizes, manifest cap, minimum speed, deadline).
     """
     entry = _entry(dataset)
     if trust_mirror and mirror is None:
-        raise AcquireError(f"{entry.id}: trust_mirror (--trust-mirror) needs a mirror (--mirror DIR or URL)")
+        raise AcquireUsageError(f"{entry.id}: trust_mirror (--trust-mirror) needs a mirror (--mirror DIR or URL)")
+    if isinstance(dest, str) and not dest.strip():
+        raise AcquireUsageError(f"{entry.id}: the destination (--dest) is empty; give a directory")
     source = pick_source(entry, allow_manual=trust_mirror)
     dest = Path(dest).expanduser() if dest is not None else raw_dir(entry.id)
     mirror_obj = Mirror.parse(mirror) if mirror is not None else None
@@ -135,7 +152,7 @@ def download(dataset: str | DatasetEntry, dest: str | Path | None = None, mirror
             report = _run_kaggle(entry, source, dest, quiet)
         else:
             report = _run_files(entry, source, dest, mirror_obj, items, max(1, workers), quiet, retry,
-                                trust_mirror)
+                                trust_mirror, limits)
     report.seconds = round(time.monotonic() - started, 3)
     return report
 
@@ -144,6 +161,7 @@ class _locked:
     """Exclusive per-dest lock, so two processes never write the same dataset at once."""
 
     def __init__(self, dest: Path, dataset_id: str, timeout: float) -> None:
+        refuse_symlink(dest / LOCK)  # filelock opens it with O_TRUNC, which would follow a link
         self.lock = FileLock(str(dest / LOCK))
         self.dataset_id, self.timeout = dataset_id, timeout
 
@@ -163,7 +181,7 @@ class _locked:
 
 
 def _transport(entry: DatasetEntry, source: Source, mirror: Mirror | None,
-               retry: RetryPolicy | None) -> Transport:
+               retry: RetryPolicy | None, limits: TransferLimits | None = None) -> Transport:
     is_physionet = source.kind == SourceKind.physionet
     auth = physionet_auth() if is_physionet else None  # sent only to physionet.org (below)
     if is_physionet and entry.access != Access.open and auth is None and mirror is None:
@@ -172,12 +190,13 @@ def _transport(entry: DatasetEntry, source: Source, mirror: Mirror | None,
     def auth_for(url: str):
         return auth if auth is not None and is_physionet_host(urls.host_of(url)) else None
 
-    return Transport(retry, auth_for=auth_for, access_help=access_help(entry, source.kind))
+    return Transport(retry, auth_for=auth_for, access_help=access_help(entry, source.kind), limits=limits)
 
 
 def _run_files(entry: DatasetEntry, source: Source, dest: Path, mirror: Mirror | None, include: list[str],
-               workers: int, quiet: bool, retry: RetryPolicy | None, trust_mirror: bool = False) -> DownloadReport:
-    transport = _transport(entry, source, mirror, retry)
+               workers: int, quiet: bool, retry: RetryPolicy | None, trust_mirror: bool = False,
+               limits: TransferLimits | None = None) -> DownloadReport:
+    transport = _transport(entry, source, mirror, retry, limits)
     state = VerifiedState(dest)
     report = DownloadReport(entry.id, dest, source.kind.value, mirror.describe() if mirror else None,
                             trusted_mirror=trust_mirror)
@@ -193,6 +212,8 @@ def _run_files(entry: DatasetEntry, source: Source, dest: Path, mirror: Mirror |
         transport.close()
         state.flush()
     report.files = ([plan.manifest_path] if plan.manifest_path else []) + [t.path for t in plan.files]
+    if plan.manifest_path and not plan.manifest_pinned and not plan.trusted:
+        report.unpinned_manifest = plan.manifest_path
     if plan.trusted:
         _record_differences(plan, report)
     if plan.full_selection:
@@ -205,12 +226,11 @@ def _save_manifest(plan: Plan, dest: Path) -> None:
     if plan.manifest_path is None or plan.manifest_bytes is None:
         return
     target = dest / plan.manifest_path
-    if target.is_file() and target.read_bytes() == plan.manifest_bytes:
+    if target.is_file() and not target.is_symlink() and target.stat().st_size == len(plan.manifest_bytes) \
+            and target.read_bytes() == plan.manifest_bytes:
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
-    tmp.write_bytes(plan.manifest_bytes)
-    os.replace(tmp, target)
+    atomic_write_bytes(target, plan.manifest_bytes)
 
 
 def _fetch_all(plan: Plan, dest: Path, transport: Transport, state: VerifiedState,
@@ -263,10 +283,10 @@ def _ensure_file(plan: Plan, task: FileTask, dest: Path, transport: Transport, s
     bar = progress.file(task.path)
     try:
         if task.local is not None:
-            transport.copy_local(task.local, part, what, bar)
+            transport.copy_local(task.local, part, what, bar, size=task.size)
         else:
             assert task.url is not None
-            transport.fetch(task.url, part, what, bar)
+            transport.fetch(task.url, part, what, bar, size=task.size)
     finally:
         bar.close()
     digests = _verify(plan, task, part)
@@ -334,6 +354,10 @@ def _record_differences(plan: Plan, report: DownloadReport) -> None:
     report.without_official_checksum = plan.without_official_checksum()
     report.official_not_in_mirror = plan.official_not_in_mirror
     name = plan.entry.id
+    if plan.manifest_path and plan.manifest_bytes is not None and not plan.manifest_pinned:
+        log.warning("%s: TRUSTED MIRROR: the 'official' checksums compared with come from the mirror's own copy "
+                    "of %s, which the catalog does not pin (the mirror's word, not the publisher's)",
+                    name, plan.manifest_path)
     if differs:
         log.warning("%s: TRUSTED MIRROR: %d file(s) DIFFER from the official checksums: %s",
                     name, len(differs), _shown(differs))
@@ -347,7 +371,8 @@ def _record_differences(plan: Plan, report: DownloadReport) -> None:
 
 def _write_marker(plan: Plan, dest: Path, state: VerifiedState, report: DownloadReport) -> None:
     files = [{"path": t.path, **t.digests} for t in plan.files]
-    manifest = [{"path": plan.manifest_path, **({"sha256": plan.manifest_sha256} if plan.manifest_sha256 else {})}]
+    manifest = [{"path": plan.manifest_path, **({"sha256": plan.manifest_sha256} if plan.manifest_sha256 else {}),
+                 "pinned": plan.manifest_pinned}]
     payload = {
         "dataset": plan.entry.id,
         "source": {"kind": plan.source.kind.value, "base_url": plan.source.base_url,
@@ -360,28 +385,33 @@ def _write_marker(plan: Plan, dest: Path, state: VerifiedState, report: Download
     if plan.trusted:
         payload["trusted_mirror"] = {
             "checksums_from": f"{plan.mirror.describe().rstrip('/')}/{MIRROR_MANIFEST}" if plan.mirror else None,
+            "official_checksums_from": _official_reference(plan),
             "differs_from_official": report.differs_from_official,
             "without_official_checksum": report.without_official_checksum,
             "official_not_in_mirror": report.official_not_in_mirror,
         }
-    _atomic_json(dest / MARKER, payload)
+    atomic_write_json(dest / MARKER, payload, indent=1)
 
 
-def _atomic_json(path: Path, payload: dict) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1))
-    os.replace(tmp, path)
+def _official_reference(plan: Plan) -> str:
+    """Trusted mode: what the "differs from official" comparison was made against, exactly."""
+    parts = []
+    if plan.manifest_path and plan.manifest_bytes is not None:
+        parts.append(f"{plan.manifest_path} pinned by the catalog" if plan.manifest_pinned else
+                     f"{plan.manifest_path} as served by the mirror (not pinned by the catalog: the mirror's word)")
+    if plan.source.files:
+        parts.append("the catalog entry's checksums")
+    return "; ".join(parts) or "none (no official checksums to compare with)"
 
 
-def _kaggle_already_complete(dest: Path) -> list[str] | None:
-    """Files of a previous complete Kaggle download if all are still verified, else None."""
+def _kaggle_already_complete(dest: Path) -> dict | None:
+    """The marker of a previous complete Kaggle download if all its files are still verified, else None."""
     try:
         marker = json.loads((dest / MARKER).read_text())
     except (OSError, ValueError):
         return None
     state = VerifiedState(dest)
-    files = marker.get("files", [])
-    for f in files:
+    for f in marker.get("files", []):
         expected = {a: f[a] for a in ("sha256", "md5") if a in f}
         path = dest / f["path"]
         if not expected:
@@ -389,26 +419,30 @@ def _kaggle_already_complete(dest: Path) -> list[str] | None:
         if not state.is_verified(f["path"], path, expected) and not (
                 path.is_file() and not mismatches(hash_file(path, list(expected)), expected)):
             return None
-    return [f["path"] for f in files]
+    return marker
 
 
 def _run_kaggle(entry: DatasetEntry, source: Source, dest: Path, quiet: bool) -> DownloadReport:
-    done = _kaggle_already_complete(dest)
-    if done is not None:
-        return DownloadReport(entry.id, dest, "kaggle", None, files=done, skipped=done, complete=True)
+    marker = _kaggle_already_complete(dest)
+    if marker is not None:
+        done = [f["path"] for f in marker.get("files", [])]
+        return DownloadReport(entry.id, dest, "kaggle", None, files=done, skipped=done, complete=True,
+                              unverified=list(marker.get("unverified", [])))
     (dest / MARKER).unlink(missing_ok=True)
     digests = download_kaggle(entry, source, dest, quiet)
     state = VerifiedState(dest)
     for path, d in digests.items():
         state.record(path, dest / path, d)
     state.flush()
+    pinned = {f.path for f in source.files if f.sha256 or f.md5}
     report = DownloadReport(entry.id, dest, source.kind.value, None, files=sorted(digests),
-                            downloaded=sorted(digests), complete=True)
+                            downloaded=sorted(digests), complete=True,
+                            unverified=sorted(set(digests) - pinned))
     report.bytes_downloaded = sum((dest / p).stat().st_size for p in digests)
-    _atomic_json(dest / MARKER, {
+    atomic_write_json(dest / MARKER, {
         "dataset": entry.id, "source": {"kind": "kaggle", "kaggle": source.kaggle},
+        "verification": report.verification, "unverified": report.unverified,
         "files": [{"path": p, **d} for p, d in digests.items()],
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "climb_version": __version__,
-    })
+    }, indent=1)
     return report
-

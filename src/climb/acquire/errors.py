@@ -2,14 +2,22 @@
 
 Every message is one self-contained line meant for a user: it names the dataset or
 file, what went wrong and what to do. Messages never contain credentials (URLs are
-redacted with `climb.acquire.urls.redact` before they get here).
+redacted with `climb.acquire.urls.redact` before they get here). Every class derives
+from `climb.errors.ClimbError` (the CLI prints it as one line) and keeps its old base
+(`RuntimeError`), so existing `except RuntimeError` code still catches it.
 """
 
 from __future__ import annotations
 
+from climb.errors import ClimbError, ClimbUsageError
 
-class AcquireError(RuntimeError):
+
+class AcquireError(ClimbError, RuntimeError):
     """Base class: a download could not be completed."""
+
+
+class AcquireUsageError(AcquireError, ClimbUsageError):
+    """The download was asked for wrongly (unknown dataset, empty or impossible mirror option)."""
 
 
 class ManualSourceError(AcquireError):
@@ -29,7 +37,15 @@ class NotFoundError(AcquireError):
 
 
 class TransferError(AcquireError):
-    """The transfer kept failing (5xx, connection errors, timeouts) after all retries."""
+    """The transfer kept failing (5xx, connection errors, timeouts, too slow) after all retries."""
+
+
+class DeadlineError(TransferError):
+    """The download's overall deadline passed; partial files are kept for a resume."""
+
+
+class OversizeError(AcquireError):
+    """A server sent more bytes than the file's expected size or a manifest's cap (nothing kept)."""
 
 
 class ChecksumError(AcquireError):

@@ -2,7 +2,8 @@
 
 check a token exists (never read or shown by climb) -> import `kaggle` lazily ->
 authenticate -> download the archive into `<dest>/.kaggle_download/` (the client
-resumes it) -> extract safely into `<dest>` -> verify the files the catalog entry pins.
+resumes it) -> extract safely into `<dest>` (never outside it, never through a symbolic
+link) -> verify the files the catalog entry pins.
 Kaggle publishes no checksums, so unpinned files are hashed and recorded (logged).
 HTTP 401/403/404 become actionable errors (token, competition rules, name).
 """
@@ -20,6 +21,7 @@ from climb.acquire.checksums import hash_file, mismatches
 from climb.acquire.credentials import kaggle_help, kaggle_token_available
 from climb.acquire.errors import AccessDeniedError, AcquireError, ChecksumError, NotFoundError
 from climb.catalog.schema import DatasetEntry, Source
+from climb.safeio import open_for_write, refuse_symlink
 
 log = logging.getLogger("climb.acquire")
 STAGING = ".kaggle_download"
@@ -91,14 +93,35 @@ def _map_error(kind: str, name: str, status: int | None) -> AcquireError:
                         + (f" (HTTP {status})" if status else "") + "; re-run to resume")
 
 
+def _refuse_links_below(dest: Path, target: Path) -> None:
+    """`UnsafePathError` when `target` or a directory between `dest` and it is a symbolic link."""
+    for path in [*reversed(target.relative_to(dest).parents[:-1]), target.relative_to(dest)]:
+        refuse_symlink(dest / path)
+
+
 def _safe_extract(archive: Path, dest: Path) -> None:
+    """Extract `archive` into `dest`, refusing members outside it and symbolic links in the way.
+
+    Written member by member because `ZipFile.extractall` opens each target with a plain
+    `open(..., "wb")`, which follows a link planted at the member's path and overwrites
+    whatever it points to; here every file is opened with `climb.safeio.open_for_write`.
+    """
     root = dest.resolve()
     with zipfile.ZipFile(archive) as zf:
-        for member in zf.infolist():
+        members = zf.infolist()
+        for member in members:
             target = (dest / member.filename).resolve()
             if not target.is_relative_to(root):
                 raise AcquireError(f"{archive.name}: refusing to extract {member.filename!r} outside {dest}")
-        zf.extractall(dest)
+        for member in members:
+            target = dest / member.filename
+            _refuse_links_below(dest, target)
+            if member.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(member) as src, open_for_write(target) as out:
+                shutil.copyfileobj(src, out, 1 << 20)
 
 
 def download_kaggle(entry: DatasetEntry, source: Source, dest: Path,
@@ -106,7 +129,10 @@ def download_kaggle(entry: DatasetEntry, source: Source, dest: Path,
     """Fetch and extract the Kaggle source of `entry`; `{path: digests}` of every file."""
     kind, name = parse_ref(source.kaggle or "")
     staging = dest / STAGING
+    refuse_symlink(staging)
     staging.mkdir(parents=True, exist_ok=True)
+    for planted in (p for p in staging.iterdir() if p.is_symlink()):  # the client writes its archive here
+        refuse_symlink(planted)
     _fetch_archive(kind, name, staging, quiet)
     archives = sorted(staging.glob("*.zip"))
     if not archives:

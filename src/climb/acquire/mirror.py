@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from climb.acquire import urls
 from climb.acquire.checksums import parse_manifest
-from climb.acquire.errors import AcquireError, NotFoundError
+from climb.acquire.errors import AcquireError, AcquireUsageError, NotFoundError
 
 if TYPE_CHECKING:
     from climb.acquire.transport import Transport
@@ -33,6 +33,11 @@ class Mirror:
 
     @classmethod
     def parse(cls, spec: str | Path) -> "Mirror":
+        """A mirror from a URL prefix, a `file://` URL or a directory; an empty spec is refused.
+
+        (`Path("")` is the current directory: an empty `--mirror ""`, e.g. from an unset shell
+        variable, would otherwise silently mirror whatever directory climb runs in.)
+        """
         text = str(spec)
         scheme = urlsplit(text).scheme.lower()
         if scheme in ("http", "https"):
@@ -40,9 +45,11 @@ class Mirror:
             return cls(url=text if text.endswith("/") else text + "/")
         if scheme == "file":
             text = urlsplit(text).path
+        if not text.strip():
+            raise AcquireUsageError(f"mirror {str(spec)!r} is empty; give a directory or an http(s) URL prefix")
         directory = Path(text).expanduser()
         if not directory.is_dir():
-            raise AcquireError(f"mirror {text!r} is neither an http(s) URL nor an existing directory")
+            raise AcquireUsageError(f"mirror {text!r} is neither an http(s) URL nor an existing directory")
         return cls(directory=directory.resolve())
 
     def describe(self) -> str:
@@ -67,7 +74,8 @@ class Mirror:
         if local is not None:
             if not local.is_file():
                 raise AcquireError(missing)
-            return parse_manifest(local.read_text(), "sha256", str(local))
+            data = transport.read_local(local, f"{dataset}: mirror checksum manifest")
+            return parse_manifest(data.decode("utf-8", "replace"), "sha256", str(local))
         assert url is not None
         try:
             data = transport.get_bytes(url, f"{dataset}: mirror checksum manifest")

@@ -1,7 +1,8 @@
 """Plan: from a catalog source (+ mirror, + include) to the exact list of files to fetch.
 
 resolve the manifest location -> fetch it, check `manifest_sha256` when pinned (a
-mismatch is a hard error), parse -> merge checksums from the entry's `files`, the
+mismatch is a hard error; an unpinned manifest is only taken from the publisher itself,
+never from a mirror, which could forge it), parse -> merge checksums from the entry's `files`, the
 manifest and publisher APIs (Zenodo, GitHub) -> the universe of files: exactly the
 entry's `files` when it lists any, else everything the manifest (or API) lists ->
 select by the include globs (or the user's include) -> refuse any selected file
@@ -24,7 +25,8 @@ from pathlib import Path
 
 from climb.acquire import urls
 from climb.acquire.checksums import hash_bytes, parse_manifest
-from climb.acquire.errors import AcquireError, ChecksumError, MissingChecksumError, SelectionError
+from climb.acquire.errors import (AcquireError, ChecksumError, MissingChecksumError, OversizeError,
+                                  SelectionError)
 from climb.acquire.metadata import RemoteFile, github_release_files, zenodo_files
 from climb.acquire.mirror import MIRROR_MANIFEST, Mirror
 from climb.acquire.transport import Transport
@@ -62,6 +64,7 @@ class Plan:
     trusted: bool = False  # verified against the mirror's MANIFEST.sha256
     manifest_sha256: str | None = None  # digest of manifest_bytes
     manifest_differs: bool = False  # the manifest is not the pinned official one (trusted mode)
+    manifest_pinned: bool = False  # the catalog pins the manifest's sha256
     official_not_in_mirror: list[str] = field(default_factory=list)  # trusted: official, not mirrored
 
     def without_official_checksum(self) -> list[str]:
@@ -188,6 +191,7 @@ class Planner:
         self.manifest_differs = False
 
     def build(self, include: list[str]) -> Plan:
+        self._refuse_unpinned_mirror_manifest()
         mirror_sums = self.mirror.checksums(self.transport, self.entry.id) if self.trusted else {}
         manifest_bytes = self._load_manifest(mirror_sums)
         self._add_entry_files()
@@ -209,6 +213,7 @@ class Planner:
                     self.source.manifest if manifest_bytes is not None else None, manifest_bytes,
                     full_selection=not include, trusted=self.trusted, manifest_sha256=self.manifest_sha256,
                     manifest_differs=self.manifest_differs,
+                    manifest_pinned=self.source.manifest_sha256 is not None,
                     official_not_in_mirror=self._official_not_in_mirror(mirror_sums))
 
     # -- steps --------------------------------------------------------------------------
@@ -220,6 +225,26 @@ class Planner:
         if self.source.base_url:
             return urls.join(self.source.base_url, path), None
         return None, None
+
+    def _refuse_unpinned_mirror_manifest(self) -> None:
+        """Strict mode: a manifest the catalog does not pin may come from the publisher, not a mirror.
+
+        A mirror serving its own `SHA256SUMS.txt` could list any bytes it likes; believing it
+        would label forged files "official checksums". Refusing (rather than labelling and
+        going on) keeps a forged download from ever being marked complete, so nothing
+        downstream (`climb prepare`, a benchmark) can take it for verified data; the user
+        who does trust the mirror says so with `--trust-mirror`, and the dataset is then
+        recorded as mirror-verified.
+        """
+        name = self.source.manifest
+        if self.trusted or self.mirror is None or not name or self.source.manifest_sha256 is not None:
+            return
+        raise MissingChecksumError(
+            f"{self.entry.id}: the catalog does not pin the publisher's {name} (no manifest_sha256), so the copy "
+            f"served by the mirror {self.mirror.describe()} could be forged and cannot count as official "
+            f"checksums; download from the official source, or, if you trust this mirror, re-run with "
+            f"--trust-mirror (trust_mirror=True) to verify against its {MIRROR_MANIFEST} (recorded as "
+            "mirror-verified)")
 
     def _load_manifest(self, mirror_sums: dict[str, str]) -> bytes | None:
         name = self.source.manifest
@@ -245,7 +270,7 @@ class Planner:
         if local is not None:
             if not local.is_file():
                 raise AcquireError(f"{what}: not found in the mirror directory: {local}")
-            return local.read_bytes()
+            return self.transport.read_local(local, what)
         if url is None:
             raise AcquireError(f"{what}: the source has no base_url to fetch it from")
         return self.transport.get_bytes(url, what)
@@ -256,8 +281,8 @@ class Planner:
         if self.dest is None or want is None:
             return None
         try:
-            data = (self.dest / name).read_bytes()
-        except OSError:
+            data = self.transport.read_local(self.dest / name, f"{self.entry.id}: cached {name}")
+        except (OSError, OversizeError):
             return None
         return data if hash_bytes(data, "sha256") == want else None
 
