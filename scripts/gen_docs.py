@@ -223,8 +223,7 @@ def catalog_index(entries: list) -> str:
 
 def _module_docstring(module: str) -> str:
     """A mkdocstrings block rendering a module's docstring only."""
-    return (f"::: {module}\n    options:\n      members: false\n      show_root_heading: false\n"
-            "      show_root_toc_entry: false\n")
+    return f"::: {module}\n    options:\n      members: false\n"
 
 
 def suites_table() -> str:
