@@ -285,13 +285,14 @@ def relative_links(markdown: str) -> list[str]:
 
 
 def broken_links(generated: dict[str, str], docs_dir: Path) -> list[str]:
-    """`page -> target` for every relative link of a generated page that leads to no page."""
-    existing = set(generated) | {p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*.md")}
+    """`page -> target` for every relative link, of a generated or a docs/ page, that leads nowhere."""
+    written = {p.relative_to(docs_dir).as_posix(): p.read_text(encoding="utf-8") for p in docs_dir.rglob("*.md")}
+    every = {**written, **generated}
     broken = []
-    for page, text in generated.items():
+    for page, text in every.items():
         for target in relative_links(text):
             resolved = posixpath.normpath(posixpath.join(posixpath.dirname(page), target))
-            if resolved not in existing:
+            if resolved not in every:
                 broken.append(f"{page} -> {target}")
     return broken
 
