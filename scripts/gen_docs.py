@@ -30,6 +30,14 @@ API_MODULES = (
     "climb.train", "climb.evaluate", "climb.benchmark", "climb.report",
 )
 
+HOME_LINKS = """
+- [Quick start](quickstart.md): install, the offline demo, the commands
+- Guides: [run a suite](guides/run-a-suite.md), [scale out](guides/scale-out.md),
+  [credentials](guides/credentials.md), [add a dataset](guides/add-a-dataset.md)
+- [Catalog](catalog/index.md): every dataset, its labels, splits, access, licence and builders
+- [Architecture](architecture.md) and the [API reference](api/climb.md)
+"""
+
 _LINK = re.compile(r"(?<!!)\[([^\]]*)\]\(([^)\s]+)\)")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 _MD_SPECIAL = re.compile(r"([\\*_\[\]<>|#])")
@@ -259,7 +267,7 @@ def pages() -> dict[str, str]:
 
     entries = climb.catalog.entries()
     return {
-        "index.md": "# climb\n\n" + rebase_readme_links(readme_intro(), "index.md"),
+        "index.md": "# climb\n\n" + rebase_readme_links(readme_intro(), "index.md") + HOME_LINKS,
         "quickstart.md": "# Quick start\n\n" + rebase_readme_links(readme_section("Quick start"), "quickstart.md")
         + "\n## What you can do\n\n" + rebase_readme_links(readme_section("What you can do"), "quickstart.md"),
         "guides/run-a-suite.md": "# Run a suite\n\n"
