@@ -59,21 +59,21 @@ def readme_section(title: str, *, subsections: bool = True, text: str | None = N
     """
     lines = (README.read_text(encoding="utf-8") if text is None else text).splitlines()
     fence = False
-    start = level = None
+    level: int | None = None  # the section's heading level, once found
     body: list[str] = []
     for line in lines:
         fence ^= line.lstrip().startswith("```")
         match = None if fence or line.lstrip().startswith("```") else _HEADING.match(line)
-        if start is None:
+        if level is None:
             if match and match.group(2) == title:
-                start, level = True, len(match.group(1))
+                level = len(match.group(1))
             continue
         if match and (len(match.group(1)) <= level or not subsections):
             break
         if match:
             line = "#" * (len(match.group(1)) - level + 1) + " " + match.group(2)
         body.append(line)
-    if start is None:
+    if level is None:
         raise DocsError(f"README.md has no section headed {title!r} (the docs site quotes it)")
     return "\n".join(body).strip() + "\n"
 
