@@ -1,0 +1,241 @@
+"""Declared (YAML-only) datasets: each kind reproduces a built-in builder on the same real data.
+
+The declarations are the YAML blocks of docs/declared-datasets.md, parsed from the page and
+used verbatim; the tests below compare the prepared stores sample by sample.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from climb.config import prepared_root
+from climb.prepare import PrepareError, create_builder, prepare
+from climb.prepare.declared import DeclarationError, declared_builder, load_declaration, register_declared
+from climb.prepare.store import PreparedDataset, build
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "declared-datasets.md"
+
+
+def guide_declarations() -> dict[str, dict]:
+    """The YAML blocks of the guide, by declared name."""
+    blocks = re.findall(r"```yaml\n(.*?)```", GUIDE.read_text(), flags=re.S)
+    return {d["name"]: d for d in map(yaml.safe_load, blocks)}
+
+
+def prepare_declared(declaration: dict, raw: Path) -> PreparedDataset:
+    return build(declared_builder(declaration), raw, prepared_root())
+
+
+def by_id(ds: PreparedDataset, fields: list[str]) -> dict[str, dict]:
+    """sample_id -> {split, patient_id, label, fields...} over every split."""
+    out: dict[str, dict] = {}
+    for split in ds.splits:
+        n = ds.card["splits"][split]["num_samples"]
+        columns = {f: ds.field(split, f) for f in ["sample_id", "patient_id", "label", *fields]}
+        for i in range(n):
+            sample = {f: columns[f][i] for f in columns}
+            out[sample.pop("sample_id")] = {"split": split, **sample}
+    return out
+
+
+def assert_same(declared: PreparedDataset, builtin: PreparedDataset, fields: list[str]) -> None:
+    """Same ids, and per id the same split, patient, label and field values (arrays exactly)."""
+    assert declared.task == builtin.task
+    assert declared.label_names == builtin.label_names
+    ours, theirs = by_id(declared, fields), by_id(builtin, fields)
+    assert sorted(ours) == sorted(theirs)
+    for sid, theirs_sample in theirs.items():
+        for key, expected in theirs_sample.items():
+            got = ours[sid][key]
+            if isinstance(expected, np.ndarray):
+                assert got.dtype == expected.dtype and got.shape == expected.shape, (sid, key)
+                np.testing.assert_array_equal(got, expected, err_msg=f"{sid} {key}")
+            elif isinstance(expected, float) and np.isnan(expected):
+                assert np.isnan(got), (sid, key)
+            else:
+                assert got == expected, (sid, key, got, expected)
+    for split in builtin.splits:
+        assert declared.card["splits"][split]["class_counts"] == builtin.card["splits"][split]["class_counts"]
+
+
+# ---------------------------------------------------------------- the guide
+
+
+def test_guide_blocks_are_valid_declarations():
+    blocks = guide_declarations()
+    assert set(blocks) == {"my_wdbc", "my_busi", "my_brain_tumor", "my_xrays", "my_bbbp", "my_ptbxl"}
+    kinds = {declared_builder(d).decl.kind for d in blocks.values()}
+    assert kinds == {"table", "image_folders", "image_table", "molecules", "wfdb"}
+
+
+# ---------------------------------------------------------------- each kind against a built-in builder
+
+
+def test_table_reproduces_wdbc():
+    builtin = prepare("wdbc")
+    raw = create_builder("wdbc").default_raw()
+    declared = prepare_declared(guide_declarations()["my_wdbc"], raw)
+    assert_same(declared, builtin, ["tabular"])
+    assert declared.card["fields"]["tabular"]["shape"] == [30]
+    assert declared.card["fields"]["tabular"]["missing_values"] == 0
+
+
+def test_image_folders_reproduce_busi(shared_data):
+    raw = shared_data / "real_samples" / "busi"
+    declared = prepare_declared(guide_declarations()["my_busi"], raw)
+    assert_same(declared, prepare("busi", raw=raw), ["image"])
+    assert len(declared) == 12  # 4 images per class; the masks beside them are skipped
+
+
+def test_image_folders_with_split_folders_reproduce_brain_tumor(shared_data):
+    raw = shared_data / "real_samples" / "brain_tumor_mri"
+    declared = prepare_declared(guide_declarations()["my_brain_tumor"], raw)
+    builtin = prepare("brain_tumor", raw=raw)
+    assert_same(declared, builtin, ["image"])
+    assert declared.splits == builtin.splits
+
+
+def test_molecules_reproduce_bbbp_with_any_smiles_column(shared_data, tmp_path):
+    raw = shared_data / "moleculenet"
+    declaration = guide_declarations()["my_bbbp"]
+    builtin = prepare("moleculenet_bbbp", raw=raw)
+    fields = ["smiles", "node_features", "edge_index", "edge_weight"]
+    assert_same(prepare_declared(declaration, raw), builtin, fields)
+
+    renamed = tmp_path / "renamed"
+    renamed.mkdir()
+    pd.read_csv(raw / "bbbp.csv").rename(columns={"smiles": "mol"}).to_csv(renamed / "bbbp.csv", index=False)
+    as_mol = prepare_declared({**declaration, "name": "my_bbbp_mol", "smiles_column": "mol"}, renamed)
+    assert_same(as_mol, builtin, fields)
+
+
+SUPERCLASSES = ["NORM", "MI", "STTC", "CD", "HYP"]
+
+
+def write_ptbxl_labels(src: Path, dst: Path) -> pd.DataFrame:
+    """The user's label table: superclass columns derived from ptbxl_database.csv (Strodthoff et al.)."""
+    import ast
+
+    db = pd.read_csv(src / "ptbxl_database.csv")
+    statements = pd.read_csv(src / "scp_statements.csv", index_col=0)
+    diagnostic = statements[statements.diagnostic == 1]["diagnostic_class"]
+    classes = db.scp_codes.map(lambda s: {diagnostic[c] for c in ast.literal_eval(s) if c in diagnostic.index})
+    for name in SUPERCLASSES:
+        db[name] = classes.map(lambda found, name=name: int(name in found))
+    table = db[classes.map(len) > 0][["ecg_id", "patient_id", "filename_lr", "strat_fold", "age", "sex",
+                                      "height", "weight", *SUPERCLASSES]]
+    dst.mkdir(parents=True, exist_ok=True)
+    table.to_csv(dst / "labels.csv", index=False)
+    (dst / "records100").symlink_to(src / "records100", target_is_directory=True)  # read, never written
+    return table
+
+
+def test_wfdb_with_label_table_reproduces_ptbxl(shared_data, tmp_path):
+    src = shared_data / "ptbxl"
+    table = write_ptbxl_labels(src, tmp_path / "raw")
+    declared = prepare_declared(guide_declarations()["my_ptbxl"], tmp_path / "raw")
+    builtin = prepare("ptbxl", raw=src)
+    assert len(declared) == len(table) == len(builtin)
+    assert_same(declared, builtin, ["signal", "age", "sex", "height", "weight"])
+    assert declared.card["fields"]["signal"]["shape"] == [12, 1000]
+
+
+# ---------------------------------------------------------------- strict labels and declarations
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def _table_declaration(**label) -> dict:
+    return {"name": "toy", "kind": "table", "table": {"file": "t.csv", "patient_column": "pid"},
+            "label": {"task": "multiclass", "column": "y", "classes": ["a", "b"], **label},
+            "split": {"by": "column", "column": "fold", "values": {"train": [1], "test": [2]}}}
+
+
+TOY = "pid,x1,x2,y,fold\np1,1.0,2.0,a,1\np2,3.0,,b,1\np3,5.0,6.0,c,2\np4,7.0,8.0,,2\np5,9.0,1.0,c,1\n"
+
+
+def test_unknown_and_empty_labels_are_errors_naming_file_lines_and_count(tmp_path):
+    _write(tmp_path / "t.csv", TOY)
+    with pytest.raises(PrepareError, match=r"t\.csv: 2 row\(s\) with labels outside \['a', 'b'\].*"
+                                           r"line 4 'c', line 6 'c'.*unknown_labels: drop"):
+        prepare_declared(_table_declaration(), tmp_path)
+    with pytest.raises(PrepareError, match=r"t\.csv: 1 row\(s\) with an empty label.*line 5"):
+        prepare_declared(_table_declaration(unknown_labels="drop"), tmp_path)
+
+
+def test_drop_policies_are_counted_in_the_card(tmp_path):
+    _write(tmp_path / "t.csv", TOY)
+    ds = prepare_declared(_table_declaration(unknown_labels="drop", missing_labels="drop"), tmp_path)
+    label = ds.card["fields"]["label"]
+    assert (label["rows_in_table"], label["dropped_unknown_labels"], label["dropped_missing_labels"]) == (5, 2, 1)
+    assert len(ds) == 2 and ds.card["fields"]["tabular"]["feature_names"] == ["x1", "x2"]
+    assert ds.card["fields"]["tabular"]["missing_values"] == 1  # p2's empty x2, kept as NaN
+    assert ds.card["params"]["declaration"]["label"]["unknown_labels"] == "drop"
+    assert by_id(ds, [])["row0"]["patient_id"] == "p1"
+
+
+def test_split_values_outside_the_mapping_are_errors(tmp_path):
+    _write(tmp_path / "t.csv", TOY.replace("c,2\n", "c,7\n"))
+    with pytest.raises(PrepareError, match=r"1 row\(s\) with a value of split column 'fold' outside.*line 4 7"):
+        prepare_declared(_table_declaration(unknown_labels="drop", missing_labels="drop"), tmp_path)
+
+
+def test_multilabel_missing_cells_masked_when_declared(tmp_path):
+    _write(tmp_path / "t.csv", "pid,x,a,b\np1,1,1,0\np2,2,,1\np3,3,0,0\np4,4,1,2\n")
+    declaration = {"name": "toy_ml", "kind": "table", "table": {"file": "t.csv", "patient_column": "pid"},
+                   "label": {"task": "multilabel", "columns": ["a", "b"], "missing_labels": "mask"},
+                   "split": {"by": "random", "fractions": {"train": 0.5, "test": 0.5}}}
+    with pytest.raises(PrepareError, match=r"1 row\(s\) with labels outside 0/1.*line 5"):
+        prepare_declared(declaration, tmp_path)
+    ds = prepare_declared({**declaration, "label": {**declaration["label"], "unknown_labels": "drop"}}, tmp_path)
+    samples = by_id(ds, ["mask"])
+    np.testing.assert_array_equal(samples["row1"]["label"], [0, 1])
+    np.testing.assert_array_equal(samples["row1"]["mask"], [0, 1])
+    assert ds.card["fields"]["label"]["masked_label_cells"] == 1
+
+
+def test_declaration_errors_name_the_file_and_the_field(tmp_path):
+    bad = _write(tmp_path / "bad.yaml", yaml.safe_dump({**_table_declaration(classes=["a"]),
+                                                        "label": {"task": "binary", "column": "y",
+                                                                  "classes": ["a"]}}))
+    with pytest.raises(DeclarationError, match=r"bad\.yaml: label: Value error, a binary label has 2 classes"):
+        load_declaration(bad)
+    typo = _write(tmp_path / "typo.yaml", yaml.safe_dump({**_table_declaration(), "split": {
+        "by": "column", "column": "fold", "valuez": {}}}))
+    with pytest.raises(DeclarationError, match=r"typo\.yaml: split\.values: Field required; split\.valuez"):
+        load_declaration(typo)
+    folders = {"name": "f", "kind": "image_folders", "label": {"task": "binary", "classes": ["a", "b"]},
+               "split": {"by": "scaffold"}}
+    with pytest.raises(DeclarationError, match="split.by: 'scaffold' does not apply to kind 'image_folders'"):
+        declared_builder(folders)
+
+
+def test_undeclared_class_folder_is_an_error(shared_data):
+    raw = shared_data / "real_samples" / "busi"
+    declaration = {**guide_declarations()["my_busi"], "label": {"task": "binary", "classes": ["benign", "malignant"]}}
+    with pytest.raises(PrepareError, match=r"1 folder\(s\) of 4 image\(s\) are not declared classes: \['normal'\]"):
+        prepare_declared(declaration, raw)
+    dropped = prepare_declared({**declaration, "label": {**declaration["label"], "unknown_labels": "drop"}}, raw)
+    assert len(dropped) == 8 and dropped.card["fields"]["label"]["dropped_unknown_labels"] == 4
+
+
+def test_register_declared_makes_the_name_preparable(tmp_path, shared_data):
+    path = _write(tmp_path / "busi.yaml", yaml.safe_dump({**guide_declarations()["my_busi"], "name": "reg_busi",
+                                                          "raw": str(shared_data / "real_samples" / "busi")}))
+    assert register_declared(path) == "reg_busi"
+    assert register_declared(path) == "reg_busi"  # the same declaration again: a no-op
+    ds = prepare("reg_busi")  # raw from the declaration
+    assert len(ds) == 12 and ds.card["catalog_id"] == "reg_busi"
+    with pytest.raises(DeclarationError, match="reg_busi: a different declaration"):
+        register_declared({**guide_declarations()["my_busi"], "name": "reg_busi"})
+    with pytest.raises(DeclarationError, match="busi: a built-in or plugin builder already has this name"):
+        register_declared({**guide_declarations()["my_busi"], "name": "busi"})
