@@ -7,6 +7,7 @@ used verbatim; the tests below compare the prepared stores sample by sample.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,13 @@ def guide_declarations() -> dict[str, dict]:
     """The YAML blocks of the guide, by declared name."""
     blocks = re.findall(r"```yaml\n(.*?)```", GUIDE.read_text(), flags=re.S)
     return {d["name"]: d for d in map(yaml.safe_load, blocks)}
+
+
+def real(shared_data: Path, relative: str) -> Path:
+    """A folder of ../shared/data (the test skips, saying which, when it is absent)."""
+    if not (shared_data / relative).is_dir():
+        pytest.skip(f"{relative} not present in ../shared/data")
+    return shared_data / relative
 
 
 def prepare_declared(declaration: dict, raw: Path) -> PreparedDataset:
@@ -69,7 +77,8 @@ def assert_same(declared: PreparedDataset, builtin: PreparedDataset, fields: lis
 
 def test_guide_blocks_are_valid_declarations():
     blocks = guide_declarations()
-    assert set(blocks) == {"my_wdbc", "my_busi", "my_brain_tumor", "my_xrays", "my_bbbp", "my_ptbxl"}
+    assert set(blocks) == {"my_wdbc", "my_busi", "my_brain_tumor", "my_ham10000", "my_bbbp", "my_tox21",
+                           "my_ptbxl"}
     kinds = {declared_builder(d).decl.kind for d in blocks.values()}
     assert kinds == {"table", "image_folders", "image_table", "molecules", "wfdb"}
 
@@ -87,22 +96,26 @@ def test_table_reproduces_wdbc():
 
 
 def test_image_folders_reproduce_busi(shared_data):
-    raw = shared_data / "real_samples" / "busi"
+    raw = real(shared_data, "real_samples/busi")
     declared = prepare_declared(guide_declarations()["my_busi"], raw)
     assert_same(declared, prepare("busi", raw=raw), ["image"])
     assert len(declared) == 12  # 4 images per class; the masks beside them are skipped
 
 
 def test_image_folders_with_split_folders_reproduce_brain_tumor(shared_data):
-    raw = shared_data / "real_samples" / "brain_tumor_mri"
+    raw = real(shared_data, "real_samples/brain_tumor_mri")
     declared = prepare_declared(guide_declarations()["my_brain_tumor"], raw)
     builtin = prepare("brain_tumor", raw=raw)
     assert_same(declared, builtin, ["image"])
     assert declared.splits == builtin.splits
 
 
+def _moleculenet(shared_data: Path) -> Path:
+    return real(shared_data, "moleculenet")
+
+
 def test_molecules_reproduce_bbbp_with_any_smiles_column(shared_data, tmp_path):
-    raw = shared_data / "moleculenet"
+    raw = _moleculenet(shared_data)
     declaration = guide_declarations()["my_bbbp"]
     builtin = prepare("moleculenet_bbbp", raw=raw)
     fields = ["smiles", "node_features", "edge_index", "edge_weight"]
@@ -113,6 +126,29 @@ def test_molecules_reproduce_bbbp_with_any_smiles_column(shared_data, tmp_path):
     pd.read_csv(raw / "bbbp.csv").rename(columns={"smiles": "mol"}).to_csv(renamed / "bbbp.csv", index=False)
     as_mol = prepare_declared({**declaration, "name": "my_bbbp_mol", "smiles_column": "mol"}, renamed)
     assert_same(as_mol, builtin, fields)
+
+
+def test_image_table_reproduces_ham10000(shared_data, tmp_path):
+    """On the 21 sample images and their metadata rows (the real CSV lists 10015 images)."""
+    src = real(shared_data, "real_samples/ham10000")
+    raw = tmp_path / "ham10000"
+    shutil.copytree(src / "HAM10000_images_part_1", raw / "HAM10000_images_part_1")
+    meta = pd.read_csv(src / "HAM10000_metadata.csv")
+    present = {p.stem for p in (raw / "HAM10000_images_part_1").glob("*.jpg")}
+    meta[meta.image_id.isin(present)].to_csv(raw / "HAM10000_metadata.csv", index=False)
+    declared = prepare_declared(guide_declarations()["my_ham10000"], raw)
+    assert_same(declared, prepare("ham10000", raw=raw), ["image"])
+    assert len(declared) == 21
+
+
+def test_multilabel_molecules_with_masks_reproduce_tox21(shared_data, tmp_path):
+    """The first 600 rows of the real tox21.csv (both builders read the same copy)."""
+    raw = tmp_path / "tox21"
+    raw.mkdir()
+    pd.read_csv(_moleculenet(shared_data) / "tox21.csv", nrows=600).to_csv(raw / "tox21.csv", index=False)
+    declared = prepare_declared(guide_declarations()["my_tox21"], raw)
+    assert_same(declared, prepare("moleculenet_tox21", raw=raw), ["mask", "smiles", "node_features"])
+    assert declared.card["fields"]["label"]["masked_label_cells"] > 0
 
 
 SUPERCLASSES = ["NORM", "MI", "STTC", "CD", "HYP"]
@@ -137,7 +173,7 @@ def write_ptbxl_labels(src: Path, dst: Path) -> pd.DataFrame:
 
 
 def test_wfdb_with_label_table_reproduces_ptbxl(shared_data, tmp_path):
-    src = shared_data / "ptbxl"
+    src = real(shared_data, "ptbxl")
     table = write_ptbxl_labels(src, tmp_path / "raw")
     declared = prepare_declared(guide_declarations()["my_ptbxl"], tmp_path / "raw")
     builtin = prepare("ptbxl", raw=src)
@@ -220,7 +256,7 @@ def test_declaration_errors_name_the_file_and_the_field(tmp_path):
 
 
 def test_undeclared_class_folder_is_an_error(shared_data):
-    raw = shared_data / "real_samples" / "busi"
+    raw = real(shared_data, "real_samples/busi")
     declaration = {**guide_declarations()["my_busi"], "label": {"task": "binary", "classes": ["benign", "malignant"]}}
     with pytest.raises(PrepareError, match=r"1 folder\(s\) of 4 image\(s\) are not declared classes: \['normal'\]"):
         prepare_declared(declaration, raw)
@@ -230,7 +266,7 @@ def test_undeclared_class_folder_is_an_error(shared_data):
 
 def test_register_declared_makes_the_name_preparable(tmp_path, shared_data):
     path = _write(tmp_path / "busi.yaml", yaml.safe_dump({**guide_declarations()["my_busi"], "name": "reg_busi",
-                                                          "raw": str(shared_data / "real_samples" / "busi")}))
+                                                          "raw": str(real(shared_data, "real_samples/busi"))}))
     assert register_declared(path) == "reg_busi"
     assert register_declared(path) == "reg_busi"  # the same declaration again: a no-op
     ds = prepare("reg_busi")  # raw from the declaration

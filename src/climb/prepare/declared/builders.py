@@ -18,7 +18,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError
-from climb.prepare.builders.images_2d import IMAGE_EXTS, carve_val, class_folder_records, load_image
+from climb.prepare.builders.images_2d import (IMAGE_EXTS, carve_val, class_folder_records, index_by_stem,
+                                              load_image)
 from climb.prepare.declared import rows as R
 from climb.prepare.declared.schema import (Common, Declaration, DeclarationError, ImageFolderDataset,
                                            ImageTableDataset, MoleculeDataset, TableDataset, WfdbDataset)
@@ -223,12 +224,18 @@ class DeclaredImageTable(TableRowsBuilder):
     def _read(self, raw: Path) -> tuple[list[R.Row], dict[str, Any]]:
         rows, facts = self._table_rows(raw)
         root = R.under(raw, self.decl.image_root)
+        by_stem = index_by_stem(root) if self.decl.image_lookup == "stem" else None
         self._paths = {}
         absent = []
         for row in rows:
             value = self._frame[self.decl.path_column].iloc[row.index]
-            path = root / str(R.cell_text(value) or "")
-            if R.cell_text(value) is None or not path.is_file():
+            text = R.cell_text(value) or ""
+            if by_stem is not None:
+                stem = Path(text).stem if Path(text).suffix.lower() in IMAGE_EXTS else text
+                path = by_stem.get(stem, root / text)
+            else:
+                path = root / text
+            if not text or not path.is_file():
                 absent.append((row.line, value))
             self._paths[row.index] = path
         if absent:
@@ -267,7 +274,7 @@ class DeclaredImageFolders(DeclaredBuilder):
         return [(root, None, "")]
 
     def _read(self, raw: Path) -> tuple[list[R.Row], dict[str, Any]]:
-        classes = {str(c): i for i, c in enumerate(self.decl.label.classes or [])}
+        classes = {str(folder): i for folder, i in self.decl.label.class_index().items()}
         records, unknown, found = [], [], set()
         for root, split, prefix in self._roots(raw):
             if not root.is_dir():
@@ -278,7 +285,7 @@ class DeclaredImageFolders(DeclaredBuilder):
                 elif any(f.suffix.lower() in IMAGE_EXTS for f in sub.rglob("*")):
                     unknown.append(sub)
             records += class_folder_records(root, classes, split, id_prefix=prefix, skip=self.decl.skip_containing)
-        absent = [c for c in classes if c not in found]
+        absent = [n for i, n in enumerate(self.label_names) if i not in {classes[f] for f in found}]
         if absent:
             raise PrepareError(R.under(raw, self.decl.root), f"no folder for declared class(es) {absent}")
         dropped = sum(1 for d in unknown for f in d.rglob("*") if f.suffix.lower() in IMAGE_EXTS)

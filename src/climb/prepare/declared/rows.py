@@ -69,7 +69,7 @@ class LabelMapper:
 
     def __init__(self, spec: LabelSpec, source: Path):
         self.spec, self.source = spec, source
-        self.index = {cell_text(c): i for i, c in enumerate(spec.classes or [])}
+        self.index = spec.class_index() if spec.task in ("binary", "multiclass") else {}
         self.unknown: list[tuple[int, Any]] = []
         self.missing: list[tuple[int, Any]] = []
         self.masked_cells = 0

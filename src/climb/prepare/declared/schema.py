@@ -56,7 +56,9 @@ class LabelSpec(Strict):
     """Which column(s) hold the label and how their values map to classes.
 
     binary / multiclass: `column` and the explicit list of its `classes` (the class index
-    is the position in the list; `names` are the display names, default the classes).
+    is the position in the list; `names` are the display names, default the classes), or
+    `classes` as a mapping cell value -> class name, several values to one class allowed,
+    with `names` listing the classes in index order.
     multilabel: one 0/1 column per label in `columns` (names default to the columns).
     regression: a numeric `column`.
     """
@@ -64,7 +66,7 @@ class LabelSpec(Strict):
     task: Literal["binary", "multiclass", "multilabel", "regression"]
     column: str | None = None
     columns: list[str] | None = None
-    classes: list[Cell] | None = None
+    classes: list[Cell] | dict[Cell, str] | None = None
     names: list[str] | None = None
     unknown_labels: Literal["error", "drop"] = "error"  # a value outside `classes` (or not 0/1, not numeric)
     missing_labels: Literal["error", "drop", "mask"] = "error"  # an empty cell; mask: multilabel only
@@ -85,12 +87,18 @@ class LabelSpec(Strict):
         if self.task in ("binary", "multiclass"):
             if not self.classes:
                 raise ValueError(f"a {self.task} label needs the explicit list of its `classes`")
-            if self.task == "binary" and len(self.classes) != 2:
-                raise ValueError(f"a binary label has 2 classes, got {len(self.classes)}")
-            if len({str(c) for c in self.classes}) != len(self.classes):
+            if len({cell_text(c) for c in self.classes}) != len(self.classes):
                 raise ValueError("duplicate values in `classes`")
-            if self.names is not None and len(self.names) != len(self.classes):
+            if isinstance(self.classes, dict):
+                if not self.names:
+                    raise ValueError("`classes` as a mapping needs `names`: the classes in index order")
+                if set(self.classes.values()) != set(self.names) or len(set(self.names)) != len(self.names):
+                    raise ValueError(f"the classes mapped to {sorted(set(self.classes.values()))} must be "
+                                     f"exactly the (distinct) names {self.names}")
+            elif self.names is not None and len(self.names) != len(self.classes):
                 raise ValueError(f"{len(self.names)} names for {len(self.classes)} classes")
+            if self.task == "binary" and len(self.label_names) != 2:
+                raise ValueError(f"a binary label has 2 classes, got {len(self.label_names)}")
         elif self.task == "regression" and (self.classes is not None or self.names is not None):
             raise ValueError("a regression label has no `classes` or `names`")
         return self
@@ -102,6 +110,12 @@ class LabelSpec(Strict):
         if self.task == "regression":
             return [str(self.column)]
         return list(self.names or [str(c) for c in self.classes or []])
+
+    def class_index(self) -> dict[str | None, int]:
+        """Cell text -> class index (binary / multiclass)."""
+        if isinstance(self.classes, dict):
+            return {cell_text(k): self.label_names.index(v) for k, v in self.classes.items()}
+        return {cell_text(c): i for i, c in enumerate(self.classes or [])}
 
     @property
     def label_columns(self) -> list[str]:
@@ -222,6 +236,7 @@ class ImageTableDataset(Common):
     table: TableSpec
     path_column: str
     image_root: str = "."
+    image_lookup: Literal["path", "stem"] = "path"  # stem: find `<value>.*` anywhere below image_root
     size: int = Field(224, gt=0)
     channels: Literal[1, 3] = 3
 
