@@ -78,9 +78,9 @@ def assert_same(declared: PreparedDataset, builtin: PreparedDataset, fields: lis
 def test_guide_blocks_are_valid_declarations():
     blocks = guide_declarations()
     assert set(blocks) == {"my_wdbc", "my_busi", "my_brain_tumor", "my_ham10000", "my_bbbp", "my_tox21",
-                           "my_ptbxl"}
+                           "my_ptbxl", "my_sleep"}
     kinds = {declared_builder(d).decl.kind for d in blocks.values()}
-    assert kinds == {"table", "image_folders", "image_table", "molecules", "wfdb"}
+    assert kinds == {"table", "image_folders", "image_table", "molecules", "wfdb", "edf"}
 
 
 # ---------------------------------------------------------------- each kind against a built-in builder
@@ -275,3 +275,59 @@ def test_register_declared_makes_the_name_preparable(tmp_path, shared_data):
         register_declared({**guide_declarations()["my_busi"], "name": "reg_busi"})
     with pytest.raises(DeclarationError, match="busi: a built-in or plugin builder already has this name"):
         register_declared({**guide_declarations()["my_busi"], "name": "busi"})
+
+
+# ---------------------------------------------------------------- EDF windows (format test: no real EDF offline)
+
+
+RATE = 100
+
+
+def write_night(path: Path, seconds: int, annotations: list[list], seed: int) -> np.ndarray:
+    """An EDF+ file with channels C3, C4, Fp1 and `annotations`; returns the signals as read back."""
+    from pyedflib import highlevel
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    signals = np.random.default_rng(seed).normal(0, 40, size=(3, seconds * RATE))
+    headers = highlevel.make_signal_headers(["C3", "C4", "Fp1"], sample_frequency=RATE, physical_min=-400,
+                                            physical_max=400, dimension="uV")
+    header = highlevel.make_header(patientname="anonymous")
+    header["annotations"] = annotations
+    highlevel.write_edf(str(path), signals, headers, header)
+    return highlevel.read_edf(str(path))[0]
+
+
+def test_edf_windows_tile_scored_spans_per_patient(tmp_path):
+    night_a = write_night(tmp_path / "s01" / "night1.edf", 150, [
+        [0.0, 0, "Lights off"], [0.0, 60.0, "W"], [60.0, 30.0, "N1"], [90.0, 45.0, "N4"]], seed=0)
+    night_b = write_night(tmp_path / "s02" / "night1.edf", 90, [[0.0, 90.0, "R"]], seed=1)
+    ds = prepare_declared(guide_declarations()["my_sleep"], tmp_path)
+    samples = by_id(ds, ["eeg"])
+    expected = {"s01/night1.edf@0": (night_a, 0, 0), "s01/night1.edf@30": (night_a, 30, 0),
+                "s01/night1.edf@60": (night_a, 60, 1), "s01/night1.edf@90": (night_a, 90, 3),
+                "s02/night1.edf@0": (night_b, 0, 4), "s02/night1.edf@30": (night_b, 30, 4),
+                "s02/night1.edf@60": (night_b, 60, 4)}  # N4 -> N3; 15 s of N4 left over make no epoch
+    assert sorted(samples) == sorted(expected)
+    for sid, (signals, start, label) in expected.items():
+        assert samples[sid]["label"] == label
+        assert samples[sid]["patient_id"] == sid.split("/")[0]
+        np.testing.assert_allclose(samples[sid]["eeg"], signals[:2, start * RATE:(start + 30) * RATE], rtol=1e-6)
+    assert ds.card["fields"]["eeg"]["shape"] == [2, 30 * RATE]
+    assert ds.card["fields"]["eeg"]["untiled_seconds"] == 15  # the end of the N4 span
+    assert ds.card["fields"]["eeg"]["annotations_shorter_than_window"] == 0
+
+
+def test_edf_undeclared_descriptions_and_windows_past_the_end(tmp_path):
+    write_night(tmp_path / "s01" / "night1.edf", 60, [[0.0, 30.0, "W"], [10.0, 0, "arousal"], [50.0, 0, "W"]],
+                seed=0)
+    declaration = {**guide_declarations()["my_sleep"], "window": {"duration": 30}}
+    with pytest.raises(PrepareError, match=r"night1\.edf: 1 annotation\(s\) with a description outside .*"
+                                           r"s01/night1\.edf at 10 s 'arousal'"):
+        prepare_declared(declaration, tmp_path)
+    declaration["label"] = {**declaration["label"], "unknown_labels": "drop"}
+    with pytest.raises(PrepareError, match=r"1 annotation\(s\) whose window reaches past the recording.* at 50 s"):
+        prepare_declared(declaration, tmp_path)
+    ds = prepare_declared({**declaration, "out_of_range": "drop"}, tmp_path)
+    assert sorted(by_id(ds, [])) == ["s01/night1.edf@0"]
+    assert ds.card["fields"]["label"]["dropped_unknown_labels"] == 1
+    assert ds.card["fields"]["eeg"]["dropped_out_of_range"] == 1

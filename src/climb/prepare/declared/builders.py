@@ -9,6 +9,7 @@ yields the same arrays as the built-in builder.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from climb.prepare.builder import Builder, PrepareError
 from climb.prepare.builders.images_2d import (IMAGE_EXTS, carve_val, class_folder_records, index_by_stem,
                                               load_image)
 from climb.prepare.declared import rows as R
-from climb.prepare.declared.schema import (Common, Declaration, DeclarationError, ImageFolderDataset,
+from climb.prepare.declared.schema import (Common, Declaration, DeclarationError, EdfDataset, ImageFolderDataset,
                                            ImageTableDataset, MoleculeDataset, TableDataset, WfdbDataset)
 
 _ADAPTER: TypeAdapter = TypeAdapter(Declaration)
@@ -423,7 +424,155 @@ class DeclaredWfdb(TableRowsBuilder):
         return {"signal": signal, **self._scalar_values(row)}
 
 
+class DeclaredEdf(DeclaredBuilder):
+    """kind: edf -> `eeg` (channels, duration * rate) float32 windows around annotations.
+
+    Channels are read and resampled by `climb.prepare.builders.sleep.read_edf_channels`
+    (pyedflib, mne as a fallback; units as stored in the file). Embedded EDF+/BDF+
+    annotations are read with pyedflib, a sidecar with `mne.read_annotations`.
+    Sample id = `<recording path relative to raw>@<window start in s>`.
+    """
+
+    decl: EdfDataset
+
+    def _fields(self) -> dict[str, str]:
+        return {"eeg": "eeg"}
+
+    def _recordings(self, raw: Path) -> list[Path]:
+        found = sorted(p for p in Path(raw).glob(self.decl.files) if p.is_file())
+        if not found:
+            raise PrepareError(raw, f"no recording matches {self.decl.files!r}")
+        return found
+
+    def _patient(self, raw: Path, path: Path) -> str:
+        if self.decl.patient_pattern is None:
+            return path.stem
+        relative = path.relative_to(raw).as_posix()
+        match = re.search(self.decl.patient_pattern, relative)
+        if not match or not match.group("patient"):
+            raise PrepareError(path, f"patient_pattern {self.decl.patient_pattern!r} does not match {relative!r}")
+        return match.group("patient")
+
+    def _annotation_path(self, path: Path) -> Path | None:
+        if self.decl.annotation_file is None:
+            return None
+        sidecar = path.parent / self.decl.annotation_file.format(stem=path.stem)
+        if not sidecar.is_file():
+            raise PrepareError(sidecar, f"annotation file of {path.name} not found")
+        return sidecar
+
+    def _annotations(self, path: Path) -> list[tuple[float, float, str]]:
+        sidecar = self._annotation_path(path)
+        try:
+            if sidecar is not None:
+                import mne
+
+                found = mne.read_annotations(str(sidecar))
+                return list(zip(map(float, found.onset), map(float, found.duration), map(str, found.description)))
+            import pyedflib
+
+            with pyedflib.EdfReader(str(path)) as edf:
+                onsets, durations, texts = edf.readAnnotations()
+                duration = float(edf.getFileDuration())
+        except PrepareError:
+            raise
+        except Exception as e:  # pyedflib / mne raise many types for foreign or truncated files
+            raise PrepareError(sidecar or path, f"unreadable annotations ({type(e).__name__}: {e})") from None
+        self._durations[path] = duration
+        return list(zip(map(float, onsets), map(float, durations), map(str, texts)))
+
+    def _duration(self, path: Path) -> float:
+        if path not in self._durations:
+            import pyedflib
+
+            try:
+                with pyedflib.EdfReader(str(path)) as edf:
+                    self._durations[path] = float(edf.getFileDuration())
+            except Exception as e:
+                raise PrepareError(path, f"not a readable EDF/BDF file ({type(e).__name__}: {e})") from None
+        return self._durations[path]
+
+    def _windows(self, onset: float, length: float) -> list[float]:
+        """Window starts of one annotation; a tiled span's remainder is counted in `_untiled`."""
+        w = self.decl.window
+        if not w.tile:
+            return [onset + w.offset]
+        count = int(np.floor(length / w.duration + 1e-9))
+        self._untiled["annotations_shorter_than_window"] += count == 0
+        self._untiled["untiled_seconds"] += max(length - count * w.duration, 0.0)
+        return [onset + w.offset + k * w.duration for k in range(count)]
+
+    def _read(self, raw: Path) -> tuple[list[R.Row], dict[str, Any]]:
+        index = self.decl.label.class_index()
+        ignore = {R.cell_text(d) for d in self.decl.ignore}
+        self._durations: dict[Path, float] = {}
+        self._windows_of: dict[int, tuple[Path, float]] = {}
+        self._untiled = {"annotations_shorter_than_window": 0, "untiled_seconds": 0.0}
+        rows, unknown, missing, outside = [], [], [], []
+        for path in self._recordings(raw):
+            patient, relative = self._patient(raw, path), path.relative_to(raw).as_posix()
+            annotations, end = self._annotations(path), self._duration(path)
+            for onset, length, text in annotations:
+                key = R.cell_text(text)
+                if key in ignore:
+                    continue
+                if key is None or key not in index:
+                    (missing if key is None else unknown).append((relative, onset, text))
+                    continue
+                for start in self._windows(onset, length):
+                    if start < 0 or start + self.decl.window.duration > end + 1e-9:
+                        outside.append((relative, start, text))
+                        continue
+                    self._windows_of[len(rows)] = (path, start)
+                    rows.append(R.Row(f"{relative}@{start:g}", patient, index[key], None, len(rows)))
+        self._check(unknown, missing, outside)
+        return rows, {"label": {"dropped_unknown_labels": len(unknown), "dropped_missing_labels": len(missing),
+                                "ignored_descriptions": list(self.decl.ignore)},
+                      "eeg": {"channel_names": list(self.decl.channels), "sampling_rate": self.decl.sampling_rate,
+                              "window": self.decl.window.model_dump(), "dropped_out_of_range": len(outside),
+                              **({k: round(v, 6) for k, v in self._untiled.items()} if self.decl.window.tile else {}),
+                              "units": "as stored in the EDF (pyedflib physical units)"}}
+
+    def _check(self, unknown: list, missing: list, outside: list) -> None:
+        d = self.decl
+        for found, policy, problem, hint in (
+            (unknown, d.label.unknown_labels, f"with a description outside {list(d.label.class_index())}",
+             "declare it in label.classes or ignore, or label.unknown_labels: drop"),
+            (missing, d.label.missing_labels, "with an empty description", "label.missing_labels: drop"),
+            (outside, d.out_of_range, "whose window reaches past the recording", "out_of_range: drop"),
+        ):
+            if found and policy == "error":
+                shown = ", ".join(f"{f} at {t:g} s {x!r}" for f, t, x in found[:R.SHOWN])
+                raise PrepareError(found[0][0], f"{len(found)} annotation(s) {problem}: {shown} "
+                                                f"({hint} to drop them, counted in the card)")
+
+    def source_files(self, raw: Path) -> list[Path]:
+        files = self._recordings(raw)
+        return [*files, *(s for s in map(self._annotation_path, files) if s is not None)]
+
+    def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
+        from climb.prepare.builders.sleep import read_edf_channels
+
+        rate, n = self.decl.sampling_rate, int(round(self.decl.window.duration * self.decl.sampling_rate))
+        wanted = {c: [c] for c in self.decl.channels}
+        current, data = None, None
+        for row in self._rows(raw):
+            path, start = self._windows_of[row.index]
+            if path != current:
+                current, data = path, read_edf_channels(path, wanted, rate)
+            first = int(round(start * rate))
+            window = data[:, first:first + n]
+            if window.shape[1] != n:
+                raise PrepareError(path, f"window at {start:g} s has {window.shape[1]} samples, expected {n}")
+            yield {"sample_id": row.sample_id, "patient_id": row.patient_id, "split": None,
+                   "label": row.label, "eeg": np.ascontiguousarray(window)}
+
+    def _patient_note(self) -> str:
+        return ("; patient_id from patient_pattern" if self.decl.patient_pattern
+                else "; patient_id = recording file stem")
+
+
 KIND_BUILDERS: dict[str, type[DeclaredBuilder]] = {
     "table": DeclaredTable, "image_table": DeclaredImageTable, "image_folders": DeclaredImageFolders,
-    "molecules": DeclaredMolecules, "wfdb": DeclaredWfdb,
+    "molecules": DeclaredMolecules, "wfdb": DeclaredWfdb, "edf": DeclaredEdf,
 }

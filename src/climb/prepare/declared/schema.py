@@ -188,6 +188,9 @@ class TableSpec(Strict):
     scalars: list[str] = []  # numeric columns stored as `scalar` fields (age, sex, ...), NaN = missing
 
 
+LABEL_NOT_IN_A_COLUMN = {"image_folders": "class folders", "edf": "annotation descriptions"}
+
+
 class Common(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     catalog_id: str | None = None  # default: the name
@@ -203,9 +206,9 @@ class Common(Strict):
 
     @model_validator(mode="after")
     def _label_column(self) -> Common:
-        from_folders = getattr(self, "kind", None) == "image_folders"
-        if self.label.task != "multilabel" and (self.label.column is None) != from_folders:
-            raise ValueError("label.column: class folders are the label (no column)" if from_folders
+        source = LABEL_NOT_IN_A_COLUMN.get(getattr(self, "kind", ""))
+        if self.label.task != "multilabel" and (self.label.column is None) != bool(source):
+            raise ValueError(f"label.column: {source} are the label (no column)" if source
                              else f"label.column: a {self.label.task} label needs the column that holds it")
         return self
 
@@ -297,8 +300,44 @@ class WfdbDataset(Common):
         return self
 
 
+class WindowSpec(Strict):
+    """Where a window lies relative to its annotation (seconds)."""
+
+    offset: float = 0.0  # window start = annotation onset + offset
+    duration: float = Field(gt=0)
+    tile: bool = False  # cut the whole annotated span into consecutive windows of `duration`
+
+
+class EdfDataset(Common):
+    """EDF/EDF+/BDF recordings cut into labelled windows around their annotations -> `eeg`.
+
+    Annotations are the recording's own EDF+/BDF+ annotations, or a sidecar file
+    (`annotation_file`, any format `mne.read_annotations` reads). The label's `classes` are
+    annotation descriptions; `ignore` lists descriptions that are not samples.
+    """
+
+    kind: Literal["edf"]
+    files: str = "**/*.edf"  # glob below the raw directory
+    annotation_file: str | None = None  # sidecar beside each recording, "{stem}" = recording's stem
+    patient_pattern: str | None = None  # regex on the path relative to raw, group "patient"; else the stem
+    channels: list[str] = Field(min_length=1)
+    sampling_rate: float = Field(gt=0)  # channels are resampled to this rate
+    window: WindowSpec
+    ignore: list[str] = []
+    out_of_range: Literal["error", "drop"] = "error"  # a window reaching past the recording
+
+    @model_validator(mode="after")
+    def _valid(self) -> EdfDataset:
+        self._allow_splits("random")
+        if self.label.task not in ("binary", "multiclass"):
+            raise ValueError("annotation windows give binary or multiclass labels")
+        if self.patient_pattern is not None and "(?P<patient>" not in self.patient_pattern:
+            raise ValueError("patient_pattern needs a named group (?P<patient>...)")
+        return self
+
+
 Declaration = Annotated[
-    Union[TableDataset, ImageTableDataset, ImageFolderDataset, MoleculeDataset, WfdbDataset],
+    Union[TableDataset, ImageTableDataset, ImageFolderDataset, MoleculeDataset, WfdbDataset, EdfDataset],
     Field(discriminator="kind"),
 ]
 
