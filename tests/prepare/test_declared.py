@@ -141,6 +141,19 @@ def test_image_table_reproduces_ham10000(shared_data, tmp_path):
     assert len(declared) == 21
 
 
+def test_image_table_with_relative_paths_reproduces_busi(shared_data, tmp_path):
+    """BUSI's images listed in a CSV the test writes (path relative to image_root, class column)."""
+    root = real(shared_data, "real_samples/busi") / "Dataset_BUSI_with_GT"
+    images = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png") if "_mask" not in p.stem)
+    pd.DataFrame({"file": images, "finding": [i.split("/")[0] for i in images]}).to_csv(tmp_path / "busi.csv",
+                                                                                        index=False)
+    declaration = {"name": "busi_listed", "kind": "image_table", "path_column": "file", "image_root": str(root),
+                   "table": {"file": "busi.csv", "id_column": "file"},
+                   "label": {"task": "multiclass", "column": "finding", "classes": ["normal", "benign", "malignant"]},
+                   "split": {"by": "random", "fractions": {"train": 0.7, "val": 0.1, "test": 0.2}}}
+    assert_same(prepare_declared(declaration, tmp_path), prepare("busi", raw=root.parent), ["image"])
+
+
 def test_multilabel_molecules_with_masks_reproduce_tox21(shared_data, tmp_path):
     """The first 600 rows of the real tox21.csv (both builders read the same copy)."""
     raw = tmp_path / "tox21"
@@ -331,3 +344,22 @@ def test_edf_undeclared_descriptions_and_windows_past_the_end(tmp_path):
     assert sorted(by_id(ds, [])) == ["s01/night1.edf@0"]
     assert ds.card["fields"]["label"]["dropped_unknown_labels"] == 1
     assert ds.card["fields"]["eeg"]["dropped_out_of_range"] == 1
+
+
+def test_regression_targets_must_be_finite_numbers(tmp_path):
+    _write(tmp_path / "t.csv", "x,age\n1.5,61\n2.5,n/a\n3.5,\n4.5,70.5\n")
+    declaration = {"name": "toy_reg", "kind": "table", "table": {"file": "t.csv"},
+                   "label": {"task": "regression", "column": "age"}, "split": {"by": "random"}}
+    with pytest.raises(PrepareError, match=r"1 row\(s\) with labels outside finite numbers in \['age'\]: line 3 'n/a'"):
+        prepare_declared(declaration, tmp_path)
+    label = {**declaration["label"], "unknown_labels": "drop", "missing_labels": "drop"}
+    ds = prepare_declared({**declaration, "label": label, "split": {"by": "random", "fractions": {"train": 1.0}}},
+                          tmp_path)
+    samples = by_id(ds, ["tabular"])
+    assert {k: v["label"] for k, v in samples.items()} == {"row0": 61.0, "row3": 70.5}
+    np.testing.assert_array_equal(samples["row3"]["tabular"], np.array([4.5], dtype=np.float32))
+    counts = ds.card["fields"]["label"]
+    assert counts["dropped_unknown_labels"] == counts["dropped_missing_labels"] == 1
+    as_missing = {**declaration["table"], "missing_values": ["", "n/a"]}
+    with pytest.raises(PrepareError, match=r"2 row\(s\) with an empty label in \['age'\]: line 3 nan, line 4 nan"):
+        prepare_declared({**declaration, "table": as_missing}, tmp_path)

@@ -45,7 +45,8 @@ def under(base: Path, path: str) -> Path:
 def read_declared_table(raw: Path, spec: TableSpec, columns: list[str]) -> tuple[Path, pd.DataFrame]:
     """The table of a declaration, with the `columns` it names checked to be present."""
     path = under(raw, spec.file)
-    frame = read_table(path, [], sep=spec.sep, skiprows=spec.skip_lines, header=0 if spec.header else None)
+    frame = read_table(path, [], sep=spec.sep, skiprows=spec.skip_lines, header=0 if spec.header else None,
+                       keep_default_na=False, na_values=spec.missing_values)
     frame.columns = [str(c) for c in frame.columns]
     missing = [c for c in dict.fromkeys(columns) if c not in frame.columns]
     if missing:

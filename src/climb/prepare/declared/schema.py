@@ -182,6 +182,7 @@ class TableSpec(Strict):
     sep: str = ","
     skip_lines: int = Field(0, ge=0)  # lines before the header (or before the data when header is false)
     header: bool = True  # false: columns are named by position, "0", "1", ...
+    missing_values: list[str] = [""]  # cells that mean "empty" (pandas' default list, e.g. "NA", is not used)
     id_column: str | None = None  # sample id; else `id_format`
     id_format: str = "row{row}"  # {row}: 0-based data row (Python format spec allowed: "wdbc-{row:03d}")
     patient_column: str | None = None  # else each row is its own patient
