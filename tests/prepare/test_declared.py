@@ -363,3 +363,18 @@ def test_regression_targets_must_be_finite_numbers(tmp_path):
     as_missing = {**declaration["table"], "missing_values": ["", "n/a"]}
     with pytest.raises(PrepareError, match=r"2 row\(s\) with an empty label in \['age'\]: line 3 nan, line 4 nan"):
         prepare_declared({**declaration, "table": as_missing}, tmp_path)
+
+
+def test_a_plugin_module_registers_a_declaration(tmp_path, shared_data, monkeypatch):
+    """The two lines a user writes to make a YAML declaration a climb dataset through a plugin."""
+    from climb.plugins import load_plugins
+
+    raw = real(shared_data, "real_samples/busi")
+    (tmp_path / "busi.yaml").write_text(yaml.safe_dump({**guide_declarations()["my_busi"], "name": "plugin_busi",
+                                                        "raw": str(raw)}))
+    (tmp_path / "declared_busi_plugin.py").write_text(
+        "from pathlib import Path\nfrom climb.prepare.declared import register_declared\n"
+        "register_declared(Path(__file__).with_name('busi.yaml'))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "declared_busi_plugin" in load_plugins(["declared_busi_plugin"])
+    assert len(prepare("plugin_busi")) == 12
