@@ -10,7 +10,7 @@ yields the same arrays as the built-in builder.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -276,28 +276,36 @@ class DeclaredImageFolders(DeclaredBuilder):
 
     def _read(self, raw: Path) -> tuple[list[R.Row], dict[str, Any]]:
         classes = {str(folder): i for folder, i in self.decl.label.class_index().items()}
-        records, unknown, found = [], [], set()
+        skip = self.decl.skip_containing
+        records, unlabelled, found, skipped = [], {}, set(), 0
         for root, split, prefix in self._roots(raw):
             if not root.is_dir():
                 raise PrepareError(root, "declared image folder not found")
+            loose = _images(p for p in root.iterdir() if p.is_file())
+            if loose:
+                unlabelled[f"{root} (outside any class folder)"] = loose
             for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                images = _images(sub.rglob("*"))
                 if sub.name in classes:
                     found.add(sub.name)
-                elif any(f.suffix.lower() in IMAGE_EXTS for f in sub.rglob("*")):
-                    unknown.append(sub)
-            records += class_folder_records(root, classes, split, id_prefix=prefix, skip=self.decl.skip_containing)
+                    skipped += sum(1 for f in images if skip and skip in f.stem)
+                elif images:
+                    unlabelled[str(sub)] = images
+            records += class_folder_records(root, classes, split, id_prefix=prefix, skip=skip)
         absent = [n for i, n in enumerate(self.label_names) if i not in {classes[f] for f in found}]
         if absent:
             raise PrepareError(R.under(raw, self.decl.root), f"no folder for declared class(es) {absent}")
-        dropped = sum(1 for d in unknown for f in d.rglob("*") if f.suffix.lower() in IMAGE_EXTS)
-        if unknown and self.decl.label.unknown_labels == "error":
-            raise PrepareError(unknown[0].parent, f"{len(unknown)} folder(s) of {dropped} image(s) are not "
-                               f"declared classes: {[d.name for d in unknown]} (declare them in label.classes, "
-                               "or label.unknown_labels: drop to drop them, counted in the card)")
+        dropped = sum(map(len, unlabelled.values()))
+        if unlabelled and self.decl.label.unknown_labels == "error":
+            raise PrepareError(R.under(raw, self.decl.root), f"{dropped} image(s) are not in a declared class "
+                               f"folder: {', '.join(f'{k}: {len(v)}' for k, v in unlabelled.items())} (declare "
+                               "the folders in label.classes, or label.unknown_labels: drop to drop them, "
+                               "counted in the card)")
         self._paths = {i: r.path for i, r in enumerate(records)}
         rows = [R.Row(r.sample_id, r.patient_id, r.label, r.split, i) for i, r in enumerate(records)]
-        return rows, {"label": {"dropped_unknown_labels": dropped, "undeclared_folders": [str(d) for d in unknown]},
-                      "image": {"channels": self.decl.channels, "size": self.decl.size,
+        return rows, {"label": {"dropped_unknown_labels": dropped, "undeclared_folders": sorted(unlabelled)},
+                      "image": {"channels": self.decl.channels, "size": self.decl.size, "skip_containing": skip,
+                                "skipped_images": skipped,
                                 "preprocessing": "long side resized to size, zero-padded to square, uint8"}}
 
     def source_files(self, raw: Path) -> list[Path]:
@@ -309,6 +317,10 @@ class DeclaredImageFolders(DeclaredBuilder):
 
     def _patient_note(self) -> str:
         return "; no patient ids in a folder layout: each image is its own patient"
+
+
+def _images(paths: Iterable[Path]) -> list[Path]:
+    return [p for p in paths if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("._") and p.is_file()]
 
 
 class DeclaredMolecules(TableRowsBuilder):

@@ -11,7 +11,6 @@ import math
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from climb.errors import ClimbUsageError
@@ -27,7 +26,7 @@ class DeclarationError(ClimbUsageError):
 def cell_text(value: Any) -> str | None:
     """A cell (or declared value) as comparable text; None for an empty cell.
 
-    Numbers compare by value whatever pandas inferred: 1, 1.0 and "1" in YAML all read "1".
+    Numbers compare by value whatever pandas inferred: YAML 1 or 1.0 and cells 1 or 1.0 all read "1".
     """
     if value is None:
         return None
