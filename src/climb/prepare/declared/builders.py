@@ -118,7 +118,7 @@ class DeclaredBuilder(Builder):
             yield sample
 
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
-        facts = self._facts(raw)
+        facts = dict(self._facts(raw))  # a copy: the cached facts stay whole for the next call
         meta: dict[str, dict[str, Any]] = {"label": {"declared": self.decl.label.model_dump(mode="json"),
                                                      **facts.pop("label", {})}}
         for name, value in facts.items():
