@@ -95,7 +95,8 @@ class PPMI(BrainGraphBuilder):
         except Exception as e:  # scipy raises several types (v7.3 HDF5 files: NotImplementedError)
             raise PrepareError(path, f"not a readable MATLAB v5 file ({type(e).__name__}: {e})") from None
         if "X" not in mat or "label" not in mat:
-            raise PrepareError(path, f"expected variables X and label; present: {[k for k in mat if not k.startswith('__')]}")
+            present = [k for k in mat if not k.startswith("__")]
+            raise PrepareError(path, f"expected variables X and label; present: {present}")
         cells = mat["X"].reshape(-1)
         labels = np.asarray(mat["label"]).reshape(-1)
         if len(cells) != len(labels):
@@ -151,7 +152,8 @@ class ABCD(BrainGraphBuilder):
         try:
             data = np.load(npy, mmap_mode="r", allow_pickle=False)
         except ValueError as e:
-            raise PrepareError(npy, f"not a plain numeric .npy array; pickled object arrays are refused ({e})") from None
+            raise PrepareError(npy, f"not a plain numeric .npy array; pickled object arrays are refused ({e})"
+                               ) from None
         if data.ndim != 3 or data.shape[1] != data.shape[2]:
             raise PrepareError(npy, f"expected (subjects, ROI, ROI), got {data.shape}")
         ids = [line.strip() for line in ids_path.read_text().splitlines() if line.strip()]

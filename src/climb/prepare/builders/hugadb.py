@@ -22,9 +22,10 @@ Samples: every maximal run of rows with one ``act`` value is cut into non-overla
 ``window``-row windows (default 64 rows: the sit-to-stand transitions of the real file
 last 91-126 rows, so longer windows would lose those classes) as ``signal`` (38, window),
 raw sensor units, channels in file order. The rows left at the end of each run, and runs
-shorter than one window (per activity), are counted in the card. An ``act`` value outside 1..12, or one that the file's ``#ActivityID`` header does not
-list, is an error. Patient = the participant number in the file name; no official
-split: seeded 70/10/20 split grouped by participant.
+shorter than one window (per activity), are counted in the card. An ``act`` value outside
+1..12, or one that the file's ``#ActivityID`` header does not list, is an error. Patient =
+the participant number in the file name; no official split: seeded 70/10/20 split grouped
+by participant.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ from climb.prepare.labels.strict import Exclusions, check_policy, map_labels
 ACTIVITIES = ["walking", "running", "going up", "going down", "sitting", "sitting down", "standing up", "standing",
               "bicycling", "up by elevator", "down by elevator", "sitting in car"]
 ACTIVITY_IDS = {i + 1: i for i in range(len(ACTIVITIES))}  # README Table 1 ID -> label index
-FILE_NAME = re.compile(r"^(?:HuGaDB|HGD)_v\d+_(?P<activity>.+)_(?P<participant>\d+)_(?P<counter>\d+)\.txt$")
+FILE_NAME = re.compile(
+    r"^(?:HuGaDB|HGD)_v\d+_(?P<activity>.+)_(?P<participant>\d+)_(?P<counter>\d+)\.txt$")
 SENSORS = [f"{kind}_{place}_{axis}" for place in ("rf", "rs", "rt", "lf", "ls", "lt")
            for kind in ("acc", "gyro") for axis in "xyz"]
 CHANNELS = [*SENSORS, "EMG_r", "EMG_l"]

@@ -181,7 +181,8 @@ class MIMICIV(Builder):
                 "tabular": {"feature_names": FEATURE_NAMES, "missing": "NaN"},
                 "ehr_text": {"content": "the tabular information as English text"},
                 "label": {"definition": ("hospital_expire_flag (death after the first 48 h)"
-                                         if self.params["target"] == "mortality" else "(dischtime - admittime) in days"),
+                                         if self.params["target"] == "mortality"
+                                         else "(dischtime - admittime) in days"),
                           "prediction_time": f"admittime + {hours} h",
                           "window": f"[edregtime or admittime, admittime + {hours} h)", **self.exclusions.as_dict()}}
 
@@ -273,7 +274,8 @@ class MIMICIV(Builder):
         no_cxr = ~adm.index.isin(cxr.index)
         no_ecg = ~adm.index.isin(ecg.index)
         self.exclusions.add("admissions without a frontal chest X-ray in the window", int(no_cxr.sum()))
-        self.exclusions.add("admissions with a chest X-ray but without an ECG in the window", int((~no_cxr & no_ecg).sum()))
+        self.exclusions.add("admissions with a chest X-ray but without an ECG in the window",
+                            int((~no_cxr & no_ecg).sum()))
         adm = adm[~no_cxr & ~no_ecg]
         if adm.empty:
             raise PrepareError(raw, "no admission has a frontal chest X-ray and an ECG before the prediction time")
@@ -297,7 +299,8 @@ class MIMICIV(Builder):
         try:
             rec = wfdb.rdrecord(str(record))
         except Exception as e:  # wfdb raises many types for broken records
-            raise PrepareError(record.with_suffix(".dat"), f"unreadable WFDB signal ({type(e).__name__}: {e})") from None
+            raise PrepareError(record.with_suffix(".dat"),
+                               f"unreadable WFDB signal ({type(e).__name__}: {e})") from None
         index = {n.lower(): i for i, n in enumerate(rec.sig_name)}
         missing = [lead for lead in LEADS12 if lead.lower() not in index]
         if missing or rec.p_signal is None:
@@ -345,7 +348,8 @@ class MIMICIV(Builder):
             info = self.features(row)
             yield {"sample_id": str(hadm_id), "patient_id": str(int(row["subject_id"])), "split": None,
                    "label": self.label(row), "died": int(row["hospital_expire_flag"]),
-                   "cxr": load_image(self._cxr_file(raw, row), size, 1), "ecg": self._ecg(raw, str(row["ecg_path"])),
+                   "cxr": load_image(self._cxr_file(raw, row), size, 1),
+                   "ecg": self._ecg(raw, str(row["ecg_path"])),
                    "tabular": np.array([info[n] for n in FEATURE_NAMES], dtype=np.float32),
                    "ehr_text": ehr_text(info, row)}
 

@@ -87,7 +87,8 @@ class PPI(Builder):
 
     def source_files(self, raw: Path) -> list[Path]:
         root = self._dir(raw)
-        return [root / f"{s}_{n}" for s in SPLIT_FILES for n in ("graph.json", "feats.npy", "labels.npy", "graph_id.npy")]
+        names = ("graph.json", "feats.npy", "labels.npy", "graph_id.npy")
+        return [root / f"{s}_{n}" for s in SPLIT_FILES for n in names]
 
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
         return {"node_features": {"meaning": "50 gene-set features; row 0 is the labelled protein",
@@ -100,10 +101,11 @@ class PPI(Builder):
         graph_id = load_array(root / f"{name}_graph_id.npy", 1).astype(np.int64)
         n = len(feats)
         if len(labels) != n or len(graph_id) != n:
-            raise PrepareError(root / f"{name}_labels.npy", f"{len(labels)} label rows and {len(graph_id)} graph ids "
-                                                            f"for {n} feature rows")
+            raise PrepareError(root / f"{name}_labels.npy",
+                               f"{len(labels)} label rows and {len(graph_id)} graph ids for {n} feature rows")
         if labels.shape[1] != NUM_LABELS or not np.isin(labels, (0, 1)).all():
-            raise PrepareError(root / f"{name}_labels.npy", f"expected (N, {NUM_LABELS}) 0/1 labels, got {labels.shape}")
+            raise PrepareError(root / f"{name}_labels.npy",
+                               f"expected (N, {NUM_LABELS}) 0/1 labels, got {labels.shape}")
         if not np.isfinite(feats).all():
             raise PrepareError(root / f"{name}_feats.npy", "NaN or inf features")
         edges = read_links(root / f"{name}_graph.json", n)

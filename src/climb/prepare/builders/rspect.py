@@ -82,8 +82,16 @@ class RSPECT(Builder):
         super().__init__(**params)
         check_policy("indeterminate", self.params["indeterminate"])
         self.exclusions = Exclusions()
+        self._tables: dict[Path, pd.DataFrame] = {}
 
     def _table(self, raw: Path) -> pd.DataFrame:
+        """The labelled slices of train.csv (read once per raw directory; ~1.8 M rows)."""
+        key = Path(raw).resolve()
+        if key not in self._tables:
+            self._tables[key] = self._read_table(raw)
+        return self._tables[key]
+
+    def _read_table(self, raw: Path) -> pd.DataFrame:
         path = raw / "train.csv"
         df = read_table(path, COLUMNS)
         require_values(path, df, COLUMNS)
@@ -96,8 +104,8 @@ class RSPECT(Builder):
                                      f"e.g. {contradiction['SOPInstanceUID'].iloc[0]}")
         self.exclusions = Exclusions()
         indeterminate = sorted(df.loc[df["indeterminate"] == 1, "StudyInstanceUID"].unique())
-        require_or_drop(indeterminate, source=path, problem="indeterminate studies", policy=self.params["indeterminate"],
-                        param="indeterminate", exclusions=self.exclusions)
+        require_or_drop(indeterminate, source=path, problem="indeterminate studies",
+                        policy=self.params["indeterminate"], param="indeterminate", exclusions=self.exclusions)
         if indeterminate:
             self.exclusions.add("slices of indeterminate studies", int((df["indeterminate"] == 1).sum()))
         df = df[df["indeterminate"] == 0]
@@ -135,7 +143,8 @@ class RSPECT(Builder):
 
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
         centre, width = self.params["hu_window"]
-        return {"image": {"channels": 1, "size": int(self.params["size"]), "hu_window": {"centre": centre, "width": width},
+        return {"image": {"channels": 1, "size": int(self.params["size"]),
+                          "hu_window": {"centre": centre, "width": width},
                           "preprocessing": "HU window mapped to 0..255, long side resized, zero-padded"},
                 "label": {"definition": "pe_present_on_image, then chronic_pe (chronic) else acute",
                           **self.exclusions.as_dict()}}

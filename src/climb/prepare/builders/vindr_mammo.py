@@ -57,7 +57,8 @@ class VinDrMammo(Mammography):
         table = raw / TABLE
         df = read_table(table, COLUMNS)
         require_values(table, df, ["study_id", "image_id", "split"])
-        ids = [f"{s}/{i}" for s, i in zip(df["study_id"].astype(str).str.strip(), df["image_id"].astype(str).str.strip())]
+        studies, images = (df[c].astype(str).str.strip() for c in ("study_id", "image_id"))
+        ids = [f"{s}/{i}" for s, i in zip(studies, images)]
         if len(set(ids)) != len(ids):
             raise PrepareError(table, "an image is listed more than once")
         labels = map_labels(zip(ids, df["breast_birads"]), BIRADS_CODES, source=table, what="breast_birads",

@@ -92,9 +92,10 @@ def map_labels(records: Iterable[tuple[str, Any]], table: Mapping[Hashable, Any]
         values = Counter(v for _, v in bad)
         shown_values = ", ".join(f"{v} x{n}" for v, n in values.most_common(SHOWN))
         shown_records = ", ".join(r for r, _ in bad[:SHOWN])
-        raise PrepareError(source, f"{len(bad)} record(s) with an unmappable {what}: {shown_values} "
-                                   f"(records {shown_records}{', ...' if len(bad) > SHOWN else ''}); known: "
-                                   f"{sorted(map(str, table))}; pass {param}=drop to leave them out (counted in the card)")
+        more = ", ..." if len(bad) > SHOWN else ""
+        raise PrepareError(source, f"{len(bad)} record(s) with an unmappable {what}: {shown_values} (records "
+                                   f"{shown_records}{more}); known: {sorted(map(str, table))}; pass {param}=drop "
+                                   "to leave them out (counted in the card)")
     if exclusions is not None:
         for _, value in bad:
             exclusions.add(f"{what} unmappable", value=value)
