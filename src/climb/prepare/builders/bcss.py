@@ -194,7 +194,8 @@ class BCSS(Builder):
             if region is not current:
                 current = region
                 pixels = np.asarray(read_picture(region.image).convert("RGB"))
-                mask_shape = Image.open(region.mask).size[::-1]
+                with Image.open(region.mask) as im:
+                    mask_shape = im.size[::-1]
                 if pixels.shape[:2] != mask_shape:
                     raise PrepareError(region.image, f"image is {pixels.shape[:2]} px, its mask {mask_shape}")
             tile = Image.fromarray(pixels[r:r + patch, c:c + patch])
