@@ -269,9 +269,9 @@ def build(builder: Builder, raw: Path, out_root: Path, *, force: bool = False, q
     raw = Path(raw)
     if not raw.is_dir():
         raise PrepareError(raw, "raw data directory does not exist; run `climb download` first")
-    encoder = SampleEncoder(builder, storage or "arrays")
     out_root.mkdir(parents=True, exist_ok=True)
     final = out_root / builder.name
+    encoder = SampleEncoder(builder, storage or _existing_storage(final))
     with FileLock(str(out_root / f".{builder.name}.lock")):
         for leftover in remove_leftovers(out_root, builder.name):
             _say(quiet, f"{builder.name}: removed {leftover.name}, left by an interrupted build")
@@ -293,6 +293,14 @@ def build(builder: Builder, raw: Path, out_root: Path, *, force: bool = False, q
             shutil.rmtree(tmp, ignore_errors=True)
         record_hashes(final, card)
     return PreparedDataset(final)
+
+
+def _existing_storage(final: Path) -> str:
+    """The storage of the build at `final` (a rebuild keeps it), else "arrays"."""
+    try:
+        return str(read_card(final).get("storage", "arrays")) if (final / CARD).is_file() else "arrays"
+    except StoreError:
+        return "arrays"
 
 
 def _reusable(final: Path, fp: str, storage: str | None) -> tuple[PreparedDataset | None, str | None]:
