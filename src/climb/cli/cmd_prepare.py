@@ -63,6 +63,10 @@ def _field_lines(card: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _store_bytes(card: dict[str, Any]) -> int:
+    return sum(f["size"] for f in card["files"].values())
+
+
 def _fail(message: str, code: int) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
@@ -81,6 +85,12 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
         param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="Builder parameter key=value."),
         list_names: bool = typer.Option(False, "--list", help="List the builder names and exit."),
+        workers: int = typer.Option(1, "--workers", "-w", min=1,
+                                    help="Worker processes preparing records in parallel (same output for any N)."),
+        cluster: Optional[str] = typer.Option(
+            None, "--cluster", help="Dask scheduler address (tcp://HOST:8786) to prepare on; needs climb[distributed]."),
+        storage: Optional[str] = typer.Option(
+            None, "--storage", help="arrays (default), png (lossless) or jpeg (lossy): how image/video fields are stored."),
     ) -> None:
         """Build a standard, versioned dataset (Arrow shards + card) from raw files."""
         from rich.console import Console
@@ -94,29 +104,38 @@ def register(app: typer.Typer) -> None:
             return
         if name is None:
             raise _fail("give a builder NAME (see `climb prepare --list`)", EXIT_USAGE)
-        ds = _run_prepare(name, raw, mirror, force, quiet, param or [], trust_mirror)
+        ds = _run_prepare(name, raw, mirror, force, quiet, param or [], trust_mirror,
+                          {"workers": workers, "cluster": cluster, "storage": storage})
         console.print(summary_table(ds.card))
         typer.echo("\n".join(["fields:", *_field_lines(ds.card)]))
         typer.echo(f"splits: {ds.card['split_policy']}")
+        typer.echo(f"storage: {ds.card['storage']}, {_store_bytes(ds.card):,} bytes in {len(ds.card['files'])} shards")
         typer.echo(f"prepared at {ds.root}")
 
 
 def _run_prepare(name: str, raw: Path | None, mirror: str | None, force: bool, quiet: bool,
-                 param_items: list[str], trust_mirror: bool = False) -> Any:
+                 param_items: list[str], trust_mirror: bool = False, options: dict[str, Any] | None = None) -> Any:
     from climb.acquire.errors import AcquireError
+    from climb.errors import ClimbError, ClimbUsageError
+    from climb.kinds.codecs import STORAGES
     from climb.prepare import LeakageError, PrepareError, create_builder, prepare
 
-    try:  # usage errors first: unknown name, unknown or bad parameter
+    options = options or {}
+    try:  # usage errors first: unknown name, unknown or bad parameter, storage
         params = parse_params(param_items)
         create_builder(name, **params)
+        if options.get("storage") not in (None, *STORAGES):
+            raise ValueError(f"--storage must be one of {', '.join(STORAGES)}, got {options['storage']!r}")
     except KeyError as e:
         raise _fail(str(e.args[0]) if e.args else "unknown name", EXIT_USAGE) from None
     except (TypeError, ValueError) as e:
         raise _fail(str(e), EXIT_USAGE) from None
     try:
         return prepare(name, raw=raw, mirror=mirror, force=force, quiet=quiet, trust_mirror=trust_mirror,
-                       **params)
-    except (PrepareError, LeakageError, AcquireError) as e:
+                       **options, **params)
+    except ClimbUsageError as e:
+        raise _fail(str(e), EXIT_USAGE) from None
+    except (PrepareError, LeakageError, AcquireError, ClimbError) as e:
         raise _fail(str(e), EXIT_DATA) from None
     except ImportError as e:
         raise _fail(f"mirror download is not available ({e})", EXIT_DATA) from None

@@ -8,6 +8,14 @@ Arrays come zero-copy from the memory-mapped Arrow store and are copied once int
 writable tensor. The dataset pickles without its memory map (only the path travels)
 and re-opens it lazily, so it works with `DataLoader(num_workers > 0)`.
 
+Batched reads: a DataLoader with automatic batching calls `__getitems__(indices)`, which
+gathers each field for the whole batch at once (`FieldView.take`: one numpy gather per shard
+of the memory map, straight into shared memory inside a worker). Without a transform and
+with fixed-shape fields it returns a `SampleBatch`, already collated, that `collate` passes
+through; otherwise the per-sample transforms run on the gathered values exactly as in
+`__getitem__` (same values, same (seed, epoch, index) generator) and `collate` stacks them.
+Use the dataset's `collate` (or `climb.loading.collate`) as the loader's `collate_fn`.
+
 Collation (`collate`): tensors of equal shape are stacked, strings become lists
 (`task` stays one string when the whole batch is one task), tensors of unequal shape
 stay lists. Graph samples (`node_features` + `edge_index` fields) are collated PyG-style:
@@ -27,11 +35,10 @@ import torch
 from torch.utils.data import ConcatDataset, Dataset, Subset
 
 from climb.catalog.schema import Task
+from climb.kinds import get_kind
 from climb.prepare.store import CardInfo, PreparedDataset
 
 Sample = dict[str, Any]
-ARRAY_KINDS = {"image", "volume", "video", "signal", "eeg", "tabular", "timeseries",
-               "node_features", "edge_index", "edge_weight", "mask"}
 
 
 class ClimbDataset(CardInfo, Dataset):
@@ -116,13 +123,59 @@ class ClimbDataset(CardInfo, Dataset):
         return sample
 
     def __getitem__(self, index: int) -> Sample:
-        sample = self.raw_sample(int(index))
+        return self._finish(self.raw_sample(int(index)), int(index) % len(self))
+
+    def _finish(self, sample: Sample, index: int) -> Sample:
+        """Transform (seeded by (seed, epoch, index)) and convert one raw sample to tensors."""
         if self.transform is not None:
-            rng = np.random.default_rng([self.seed, self.epoch, int(index) % len(self)])
+            rng = np.random.default_rng([self.seed, self.epoch, index])
             sample = self.transform(sample, rng=rng) if _takes_rng(self.transform) else self.transform(sample)
         out = {k: _to_tensor(v, self.kinds.get(k)) for k, v in sample.items() if k != "label"}
         out["label"] = self._label_tensor(sample["label"])
         out["task"] = self.name
+        return out
+
+    def raw_batch(self, indices: Sequence[int]) -> dict[str, Any]:
+        """Samples `indices` as stored, field by field: (n, ...) arrays for fixed shapes, else lists."""
+        idx = self._checked(indices)
+        names = [*self.fields, "label", "patient_id", "sample_id"]
+        return {name: self._view(name).take(idx) for name in names}
+
+    def __getitems__(self, indices: Sequence[int]) -> SampleBatch | list[Sample]:
+        """A batch: one gather per field; collated already when nothing needs per-sample work."""
+        idx = self._checked(indices)
+        texts = [n for n in self.fields if get_kind(self.kinds[n]).value == "text"]
+        tensors = [n for n in [*self.fields, "label"] if n not in texts]
+        if self.transform is not None or not all(self._view(n).fixed for n in tensors) or self._graph:
+            raw = self.raw_batch(idx)
+            return [self._finish({k: v[j] for k, v in raw.items()}, int(i)) for j, i in enumerate(idx)]
+        columns: dict[str, Any] = {name: self._batch_tensor(name, idx) for name in tensors}
+        if self.task not in (Task.binary, Task.multiclass):
+            columns["label"] = columns["label"].float()
+        for name in (*texts, "patient_id", "sample_id"):
+            columns[name] = self._view(name).take(idx)
+        columns["task"] = self.name
+        return SampleBatch(columns, len(idx))
+
+    @property
+    def _graph(self) -> bool:
+        return _graph_fields(dict.fromkeys(self.fields), self.kinds) is not None
+
+    def _checked(self, indices: Sequence[int]) -> np.ndarray:
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        bad = idx[(idx < -len(self)) | (idx >= len(self))]
+        if len(bad):
+            raise IndexError(f"index {int(bad[0])} out of range for {self.name}/{self.split} ({len(self)} samples)")
+        return idx % len(self)
+
+    def _batch_tensor(self, name: str, idx: np.ndarray) -> torch.Tensor:
+        """Field `name` of samples `idx` as one tensor, gathered into shared memory inside a worker."""
+        view = self._view(name)
+        kind = self.kinds.get(name)
+        if kind is not None and get_kind(kind).value == "number":
+            return torch.from_numpy(view.take(idx).astype(np.float32))
+        out = _empty((len(idx), *view.shape), torch.from_numpy(np.empty(0, view.value_dtype)).dtype)
+        view.take(idx, out=out.numpy())
         return out
 
     def _label_tensor(self, label: Any) -> torch.Tensor:
@@ -144,6 +197,34 @@ class ClimbDataset(CardInfo, Dataset):
 
     def __repr__(self) -> str:
         return f"ClimbDataset({self.name!r}, split={self.split!r}, n={len(self)}, fields={self.fields})"
+
+
+class SampleBatch(Sequence):
+    """A batch gathered field by field (`ClimbDataset.__getitems__`), already collated.
+
+    `collate` returns `columns` as they are; indexing gives per-sample dicts (views of the
+    batch), so code that iterates samples, such as torch's `default_collate`, still works.
+    """
+
+    def __init__(self, columns: dict[str, Any], size: int):
+        self.columns, self.size = columns, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, i: int) -> Sample:  # type: ignore[override]
+        if not -self.size <= i < self.size:
+            raise IndexError(i)
+        return {k: v if k == "task" else v[i] for k, v in self.columns.items()}
+
+
+def _empty(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """An uninitialised tensor; inside a DataLoader worker in shared memory (saves the copy into it)."""
+    if torch.utils.data.get_worker_info() is None:
+        return torch.empty(shape, dtype=dtype)
+    numel = int(np.prod(shape))
+    storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(numel)
+    return torch.empty(0, dtype=dtype).new(storage).resize_(*shape)
 
 
 def set_epoch(ds: Dataset, epoch: int) -> None:
@@ -183,7 +264,7 @@ def _resolve_transform(transform, card: Mapping[str, Any], split: str) -> Callab
 def _to_tensor(value: Any, kind: str | None) -> Any:
     if isinstance(value, (str, torch.Tensor)) or value is None:
         return value
-    if kind == "scalar":
+    if kind is not None and get_kind(kind).value == "number":
         return torch.tensor(float(value), dtype=torch.float32)
     if np.isscalar(value):
         return torch.tensor(value)
@@ -198,6 +279,8 @@ def _to_tensor(value: Any, kind: str | None) -> Any:
 
 def collate(batch: list[Sample], kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Collate samples into a batch (see the module docstring for the rules)."""
+    if isinstance(batch, SampleBatch):
+        return dict(batch.columns)
     if not batch:
         raise ValueError("collate: empty batch")
     kinds = kinds or {}
@@ -225,18 +308,17 @@ def _collate_values(key: str, values: list[Any]) -> Any:
 
 def _stack(tensors: list[torch.Tensor]) -> torch.Tensor:
     """`torch.stack`; inside a DataLoader worker straight into shared memory (saves a copy)."""
-    out = None
-    if torch.utils.data.get_worker_info() is not None:
-        first = tensors[0]
-        storage = first._typed_storage()._new_shared(sum(t.numel() for t in tensors), device=first.device)
-        out = first.new(storage).resize_(len(tensors), *first.shape)
-    return torch.stack(tensors, out=out)
+    first = tensors[0]
+    if torch.utils.data.get_worker_info() is None or first.device.type != "cpu":
+        return torch.stack(tensors)
+    return torch.stack(tensors, out=_empty((len(tensors), *first.shape), first.dtype))
 
 
 def _graph_fields(sample: Sample, kinds: Mapping[str, str]) -> tuple[str, str, str | None] | None:
-    by_kind = {kind: name for name, kind in kinds.items() if name in sample}
-    if "node_features" in by_kind and "edge_index" in by_kind:
-        return by_kind["node_features"], by_kind["edge_index"], by_kind.get("edge_weight")
+    """(nodes, edges, edge weights or None) field names when the sample is a graph (kinds' `graph_role`)."""
+    by_role = {get_kind(kind).graph_role: name for name, kind in kinds.items() if name in sample}
+    if "nodes" in by_role and "edges" in by_role:
+        return by_role["nodes"], by_role["edges"], by_role.get("edge_weights")
     return None
 
 
@@ -253,4 +335,4 @@ def _collate_graph(batch: list[Sample], nodes: str, edges: str, weights: str | N
     return out
 
 
-__all__ = ["ClimbDataset", "collate", "set_epoch"]
+__all__ = ["ClimbDataset", "SampleBatch", "collate", "set_epoch"]

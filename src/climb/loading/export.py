@@ -29,10 +29,12 @@ from typing import Any
 import numpy as np
 
 from climb.catalog.schema import Task
+from climb.kinds import get_kind
 from climb.prepare.store import PreparedDataset
+from climb.safeio import atomic_write_text, open_for_write
 
-VISUAL_KINDS = ("image", "volume", "video")
 NONE_OF_THE_ABOVE = "None of the above"
+MEDIA_SUFFIX = {"image": ".png", "video": ".mp4"}  # FieldKind.vlm_media -> file suffix
 
 
 # ---------------------------------------------------------------- Hugging Face
@@ -69,9 +71,10 @@ def hf_features(card: dict[str, Any], fields: Sequence[str]):
         feats["label"] = Value("float64")
     for name in fields:
         meta = card["fields"][name]
-        if meta["kind"] == "text":
+        value = get_kind(meta["kind"]).value
+        if value == "text":
             feats[name] = Value("string")
-        elif meta["kind"] == "scalar":
+        elif value == "number":
             feats[name] = Value("float64")
         else:
             feats[name] = _array_feature(meta.get("shape"), meta["dtype"])
@@ -126,14 +129,15 @@ def _letters(n: int) -> list[str]:
 
 
 def multiple_choice(card: dict[str, Any], label: Any, kind: str) -> dict[str, Any]:
-    """Question, lettered choices and answer for one sample's label."""
+    """Question, lettered choices and answer for one sample's label (`kind`: the exported field's kind)."""
     task = Task(card["task"])
     if task not in (Task.binary, Task.multiclass, Task.multilabel):
         raise ValueError(f"{card['name']}: a {task.value} task has no multiple-choice form")
     names = list(card["label_names"]) + ([NONE_OF_THE_ABOVE] if task == Task.multilabel else [])
     choices = [f"{letter}. {name}" for letter, name in zip(_letters(len(names)), names)]
-    what = {"image": "image", "volume": "scan", "video": "video"}[kind]
-    note = " The image shows the middle slice of the 3D scan." if kind == "volume" else ""
+    media = get_kind(kind)
+    what = media.vlm_noun
+    note = f" {media.vlm_note}" if media.vlm_note else ""
     if task == Task.multilabel:
         positives = [choices[i] for i in np.flatnonzero(np.asarray(label) > 0.5)]
         answer = "; ".join(positives) if positives else choices[-1]
@@ -157,21 +161,24 @@ def to_display_uint8(image: np.ndarray) -> np.ndarray:
     return image[0]
 
 
-def write_png(image: np.ndarray, path: Path) -> None:
+def write_png(image: np.ndarray, path: Path, fps: float | None = None) -> None:
+    """(C,H,W) array -> PNG file (never through a symbolic link); `fps` is ignored (a video writer's)."""
     from PIL import Image
 
-    Image.fromarray(to_display_uint8(image)).save(path)
+    with open_for_write(path) as f:
+        Image.fromarray(to_display_uint8(image)).save(f, format="PNG")
 
 
-def write_video(frames: np.ndarray, path: Path, fps: float = 10.0) -> None:
-    """(T,C,H,W) frames -> MPEG-4 file (dimensions padded to even sizes)."""
+def write_video(frames: np.ndarray, path: Path, fps: float | None = 10.0) -> None:
+    """(T,C,H,W) frames -> MPEG-4 file (dimensions padded to even sizes; never through a link)."""
     import av
 
+    fps = 10.0 if fps is None else fps
     pictures = [to_display_uint8(f) for f in frames]
     pictures = [np.repeat(p[..., None], 3, axis=-1) if p.ndim == 2 else p[..., :3] for p in pictures]
     h, w = pictures[0].shape[:2]
     pad = ((0, h % 2), (0, w % 2), (0, 0))
-    with av.open(str(path), mode="w") as container:
+    with open_for_write(path) as f, av.open(f, mode="w", format="mp4") as container:
         stream = container.add_stream("mpeg4", rate=max(1, round(fps)))
         stream.width, stream.height = w + w % 2, h + h % 2
         stream.pix_fmt = "yuv420p"
@@ -181,14 +188,17 @@ def write_video(frames: np.ndarray, path: Path, fps: float = 10.0) -> None:
         container.mux(stream.encode())
 
 
+MEDIA_WRITERS = {"image": write_png, "video": write_video}
+
+
 def _safe_name(sample_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", sample_id).strip("._") or "sample"
 
 
 def visual_field(card: dict[str, Any]) -> tuple[str, str]:
-    """(field name, kind) of the dataset's first image/volume/video field."""
+    """(field name, kind) of the dataset's first field whose kind has VLM media (image/volume/video)."""
     for name, meta in card["fields"].items():
-        if meta.get("kind") in VISUAL_KINDS:
+        if name != "label" and get_kind(meta["kind"]).vlm_media:
             return name, meta["kind"]
     kinds = {n: m.get("kind") for n, m in card["fields"].items() if n != "label"}
     raise ValueError(f"{card['name']}: no image, volume or video field to export as JSONL (fields: {kinds})")
@@ -197,29 +207,25 @@ def visual_field(card: dict[str, Any]) -> tuple[str, str]:
 def to_vlm_jsonl(store: PreparedDataset, split: str, out_dir: Path, limit: int | None = None) -> Path:
     """Write `<out_dir>/<name>_<split>.jsonl` plus its media files; return the JSONL path."""
     _check_split(store, split)
-    field, kind = visual_field(store.card)
+    field, kind_name = visual_field(store.card)
+    kind = get_kind(kind_name)
     out_dir = Path(out_dir)
-    media_dir = out_dir / ("videos" if kind == "video" else "images")
+    media_dir = out_dir / f"{kind.vlm_media}s"
     media_dir.mkdir(parents=True, exist_ok=True)
     views = {n: store.field(split, n) for n in ("sample_id", "patient_id", "label", field)}
     n = len(views["label"]) if limit is None else min(limit, len(views["label"]))
     fps = float(store.card["fields"][field].get("fps", 10.0))
+    write = MEDIA_WRITERS[kind.vlm_media]
     target = out_dir / f"{store.name}_{split}.jsonl"
-    with open(target.with_suffix(".jsonl.tmp"), "w") as f:
-        for i in range(n):
-            sample_id = views["sample_id"][i]
-            array = np.asarray(views[field][i])
-            if kind == "video":
-                media = media_dir / f"{i:06d}_{_safe_name(sample_id)}.mp4"
-                write_video(array, media, fps)
-            else:
-                media = media_dir / f"{i:06d}_{_safe_name(sample_id)}.png"
-                write_png(array[:, array.shape[1] // 2] if kind == "volume" else array, media)
-            line = {"video" if kind == "video" else "image": media.relative_to(out_dir).as_posix(),
-                    **multiple_choice(store.card, views["label"][i], kind),
-                    "sample_id": sample_id, "patient_id": views["patient_id"][i]}
-            f.write(json.dumps(line) + "\n")
-    target.with_suffix(".jsonl.tmp").replace(target)
+    lines = []
+    for i in range(n):
+        sample_id = views["sample_id"][i]
+        media = media_dir / f"{i:06d}_{_safe_name(sample_id)}{MEDIA_SUFFIX[kind.vlm_media]}"
+        write(kind.vlm_picture(np.asarray(views[field][i])), media, fps)
+        lines.append(json.dumps({kind.vlm_media: media.relative_to(out_dir).as_posix(),
+                                 **multiple_choice(store.card, views["label"][i], kind_name),
+                                 "sample_id": sample_id, "patient_id": views["patient_id"][i]}) + "\n")
+    atomic_write_text(target, "".join(lines))
     return target
 
 

@@ -1,7 +1,8 @@
 """Multitask training over several datasets: one shared encoder, one head per dataset.
 
 `MultiTaskDataset` concatenates datasets (global index = offset of the task + local
-index) and tags every item with its task name. `MultiTaskBatchSampler` yields batches
+index) and tags every item with its task name. A batch of one task (what the sampler
+yields) is read with that task's batched read (`__getitems__`: one gather per field). `MultiTaskBatchSampler` yields batches
 of global indices, each from ONE task, so `batch["task"]` (one string after `collate`)
 says which head to apply.
 
@@ -61,6 +62,18 @@ class MultiTaskDataset(Dataset):
         item["task"] = task
         return item
 
+    def __getitems__(self, indices: Sequence[int]) -> Any:
+        """A batch: through the task dataset's own batched read when all indices are one task's."""
+        idx = np.asarray(indices, dtype=np.int64)
+        if len(idx) and idx.min() >= 0 and idx.max() < len(self):
+            tasks = np.searchsorted(self.offsets, idx, side="right") - 1
+            if (tasks == tasks[0]).all():
+                task = self.tasks[int(tasks[0])]
+                ds = self.datasets[task]
+                if callable(getattr(ds, "__getitems__", None)):
+                    return _tagged(ds.__getitems__((idx - self.offsets[tasks[0]]).tolist()), task)
+        return [self[int(i)] for i in indices]
+
     def collate(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
         """Collate a single-task batch with that task's collate function."""
         task = batch[0]["task"]
@@ -79,6 +92,15 @@ class MultiTaskDataset(Dataset):
 
         for ds in self.datasets.values():
             set_epoch(ds, epoch)
+
+
+def _tagged(batch: Any, task: str) -> Any:
+    """`batch` (a `SampleBatch` or a list of samples) with `task` set, as `__getitem__` sets it."""
+    from climb.loading.datasets import SampleBatch
+
+    if isinstance(batch, SampleBatch):
+        return SampleBatch({**batch.columns, "task": task}, len(batch))
+    return [{**item, "task": task} for item in batch]
 
 
 def task_probabilities(sizes: Sequence[int], rule: str, temperature: float = 1.0) -> np.ndarray:

@@ -415,60 +415,35 @@ def compute_stats(values: Sequence[np.ndarray] | Any, kind: str, max_samples: in
                   seed: int = 0) -> dict[str, list[float]]:
     """Mean/std for a field from (a seeded sample of) its values, e.g. a `FieldView` of train.
 
-    image/video/volume: per channel over pixels (uint8 scaled to [0, 1]); timeseries/tabular:
-    per feature, ignoring NaN; signal/eeg: per lead.
+    Per statistics channel of the field's kind (`FieldKind.stats_rows`): image/volume/signal/eeg
+    per channel or lead, video per colour channel, timeseries/tabular per feature; NaN ignored,
+    uint8 scaled to [0, 1].
     """
+    from climb.kinds import get_kind
+
+    rows_of = get_kind(kind).stats_rows
     n = len(values)
     pick = np.random.default_rng(seed).choice(n, size=min(n, max_samples), replace=False)
     arrays = [np.asarray(values[int(i)]) for i in np.sort(pick)]
     scale = 1 / 255 if arrays[0].dtype == np.uint8 else 1.0
-    if kind == "video":
-        stack = np.concatenate([np.moveaxis(a, 1, 0).reshape(a.shape[1], -1) for a in arrays], axis=1)
-    elif kind in ("timeseries", "tabular"):
-        stack = np.concatenate([a.reshape(-1, a.shape[-1]) for a in arrays], axis=0).T
-    else:
-        stack = np.concatenate([a.reshape(a.shape[0], -1) for a in arrays], axis=1)
-    stack = stack.astype(np.float64) * scale
+    stack = np.concatenate([rows_of(a) for a in arrays], axis=1).astype(np.float64) * scale
     return {"mean": np.nanmean(stack, axis=1).tolist(), "std": np.nanstd(stack, axis=1).tolist()}
 
 
-def _sampling_rate(meta: Mapping[str, Any]) -> float | None:
+def sampling_rate(meta: Mapping[str, Any]) -> float | None:
+    """A field's sampling rate (Hz) from its card entry, under any of the names builders use."""
     for key in ("sampling_rate", "fs", "sample_rate"):
         if meta.get(key):
             return float(meta[key])
     return None
 
 
-def _lead_names(meta: Mapping[str, Any]) -> list[str] | None:
+def lead_names(meta: Mapping[str, Any]) -> list[str] | None:
+    """A field's lead / channel names from its card entry."""
     for key in ("lead_names", "channel_names", "leads", "channels"):
         if meta.get(key):
             return list(meta[key])
     return None
-
-
-def _signal_pipeline(meta: Mapping[str, Any], kind: str, train: bool, seed: int, leads: Sequence[str] | None,
-                     sampling_rate: float | None, crop_seconds: float | None) -> Compose:
-    steps: list[Transform] = [ToFloat(1.0)]
-    if leads is not None:
-        available = _lead_names(meta)
-        if available is None:
-            raise KeyError("lead selection asked for, but the card lists no lead_names for this field")
-        steps.append(SelectLeads(leads, available))
-    fs = _sampling_rate(meta)
-    if kind == "eeg" and fs:
-        steps.append(BandPass(fs, 0.5, min(45.0, 0.4 * fs)))
-        if meta.get("line_freq") and meta["line_freq"] < fs / 2:
-            steps.append(Notch(fs, float(meta["line_freq"])))
-    if sampling_rate and fs and sampling_rate != fs:
-        steps.append(Resample(fs, sampling_rate))
-        fs = sampling_rate
-    if crop_seconds:
-        if not fs:
-            raise KeyError("crop_seconds needs the field's sampling_rate in the card")
-        length = int(round(crop_seconds * fs))
-        steps.append(RandomCrop1D(length, seed) if train else CenterCrop1D(length))
-    steps.append(Standardize())
-    return Compose(steps)
 
 
 def default_transform(
@@ -484,7 +459,7 @@ def default_transform(
     augment: bool | Mapping[str, Any] = False,
     seed: int = 0,
 ) -> FieldTransforms:
-    """One transform per field of `card`, by kind.
+    """One transform per field of `card`: each field kind's `default_transform` (climb.kinds).
 
     image/video: to float ([0,1] for uint8), resize-and-pad to `image_size` (else pad to
     square), normalise with `stats[field]` (per-dataset mean/std) or ImageNet statistics.
@@ -495,55 +470,34 @@ def default_transform(
     (train) / centre (eval) crop of `crop_seconds`, per-lead standardisation.
     timeseries: forward-fill + observation mask + standardisation (`EHRTimeseries`);
     tabular: standardisation, NaN -> 0. Graph, text and scalar fields are left as they are.
-    `augment` (train only; image/video fields, else a ValueError): `RandomShiftFlip` after
+    `augment` (train only; kinds that are `augmentable`, image/video, else a ValueError): `RandomShiftFlip` after
     resizing, before normalisation. True = horizontal flip only (translations of +-1/8 of the
     side cut BreastMNIST validation AUROC from 0.92 to 0.75 in benchmarks/medmnist_reference.py);
     a mapping = `RandomShiftFlip` keyword arguments, e.g. {"max_shift": 0.1, "flip_p": 0.5}.
     """
-    if augment and not any(m.get("kind") in ("image", "video") for m in card["fields"].values()):
-        kinds = sorted({m.get("kind") for m in card["fields"].values()})
+    from climb.kinds import TransformOptions, get_kind
+
+    kinds = {name: get_kind(meta["kind"]) for name, meta in card["fields"].items() if name != "label"}
+    if augment and not any(k.augmentable for k in kinds.values()):
+        names = sorted({k.name for k in kinds.values()})
         raise ValueError(f"augment=True: default augmentation exists for image/video fields only; "
-                         f"{card.get('name', 'this dataset')} has {kinds}")
+                         f"{card.get('name', 'this dataset')} has {names}")
+    options = TransformOptions(image_size=image_size, volume_size=volume_size, sampling_rate=sampling_rate,
+                               crop_seconds=crop_seconds, leads=leads, augment=augment, seed=seed)
     stats = stats or {}
-    per_field: dict[str, Transform] = {}
-    for name, meta in card["fields"].items():
-        kind = meta.get("kind")
-        shape = meta.get("shape")
+    per_field: dict[str, Callable] = {}
+    for name, kind in kinds.items():
+        meta = card["fields"][name]
         field_stats = stats.get(name) or ({"mean": meta["mean"], "std": meta["std"]} if "mean" in meta else None)
-        if kind in ("image", "video"):
-            channels = shape[-3] if shape else 3
-            steps: list[Transform] = [ToFloat()]
-            steps.append(ResizePadSquare(image_size) if image_size else PadSquare())
-            if augment and train:
-                options = dict(augment) if isinstance(augment, Mapping) else {"max_shift": 0.0}
-                steps.append(RandomShiftFlip(seed=seed, **options))
-            steps.append(Normalize(field_stats["mean"], field_stats["std"]) if field_stats
-                         else Normalize.imagenet(channels))
-            per_field[name] = Compose(steps)
-        elif kind == "volume":
-            steps = [_hu_window(meta) if meta.get("units") == "HU" else ToFloat()]
-            if volume_size is not None:
-                steps.append(Resize3D(volume_size))
-            per_field[name] = Compose(steps)
-        elif kind in ("signal", "eeg"):
-            per_field[name] = _signal_pipeline(meta, kind, train, seed, leads, sampling_rate, crop_seconds)
-        elif kind == "timeseries":
-            per_field[name] = EHRTimeseries(**(field_stats or {}))
-        elif kind == "tabular":
-            per_field[name] = Tabular(**(field_stats or {}))
-        elif kind in ("node_features", "edge_weight"):
-            per_field[name] = ToFloat(1.0)
+        transform = kind.default_transform(meta, train, field_stats, options)
+        if transform is not None:
+            per_field[name] = transform
     return FieldTransforms(per_field)
-
-
-def _hu_window(meta: Mapping[str, Any]) -> HUWindow:
-    window = meta.get("hu_window", "lung")
-    return HUWindow.preset(window) if isinstance(window, str) else HUWindow(*window)
 
 
 __all__ = [
     "BandPass", "CenterCrop1D", "Compose", "EHRTimeseries", "FieldTransforms", "HUWindow", "HU_WINDOWS",
     "IMAGENET_MEAN", "IMAGENET_STD", "Normalize", "Notch", "PadSquare", "RandomCrop1D", "RandomTransform",
     "RandomShiftFlip", "Resample", "Resize3D", "ResizePadSquare", "SelectLeads", "Standardize", "Tabular", "ToFloat",
-    "Transform", "as_numpy", "compute_stats", "default_transform", "forward_fill",
+    "Transform", "as_numpy", "compute_stats", "default_transform", "forward_fill", "lead_names", "sampling_rate",
 ]

@@ -6,7 +6,7 @@ yields one dict per sample::
     {"sample_id": str, "patient_id": str, "split": "train" | "val" | "test" | None,
      "label": int | float | np.ndarray, <field>: np.ndarray | str | float, ...}
 
-Field kinds and array layouts (the standard sample, see docs/architecture.md):
+Field kinds and array layouts (the standard sample; the registry is `climb.kinds`):
 
     image       (C, H, W)            volume   (C, D, H, W)       video (T, C, H, W)
     signal      (leads, samples)     eeg      (channels, samples)
@@ -18,30 +18,35 @@ Labels: binary / multiclass -> int class index; multilabel -> float array (K,) o
 regression -> float. Builders whose data has no official split yield `split=None`
 and set `split_fractions`; the store then assigns seeded splits grouped by patient
 and stratified by `stratum()`.
+
+Parallel preparation: a builder that can split its work into independent records implements
+`parallel_records(raw)` (a picklable list, in output order) and `record_samples(raw, record)`
+(the samples of one record, computed in a worker process) instead of `generate`; the store
+then shards the records over worker processes or a Dask cluster, and the prepared output is
+the same whatever the number of workers.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from climb.catalog.schema import Task
-
-FIELD_KINDS = {
-    "image", "volume", "video", "signal", "eeg", "tabular", "timeseries",
-    "node_features", "edge_index", "edge_weight", "text", "scalar", "mask",
-}
+from climb.errors import ClimbError
 
 
-class PrepareError(RuntimeError):
+class PrepareError(ClimbError, RuntimeError):
     """Raw input cannot be prepared; the message names the file and the problem."""
 
     def __init__(self, path: Path | str, problem: str):
         super().__init__(f"{path}: {problem}")
         self.path = str(path)
         self.problem = problem
+
+    def __reduce__(self):  # picklable, so an error raised in a worker process reaches the caller intact
+        return type(self), (self.path, self.problem)
 
 
 class Builder(ABC):
@@ -52,7 +57,8 @@ class Builder(ABC):
     version: ClassVar[str] = "1.0.0"  # bump to invalidate prepared caches
     task: ClassVar[Task]
     label_names: ClassVar[list[str]]
-    fields: ClassVar[dict[str, str]]  # field name -> kind (FIELD_KINDS)
+    fields: ClassVar[dict[str, str]]  # field name -> kind (registered in climb.kinds)
+    variable_shape: ClassVar[tuple[str, ...]] = ()  # fields of a fixed-shape kind whose shape may vary
     split_policy: ClassVar[str] = "official"
     split_fractions: ClassVar[dict[str, float] | None] = None  # set when no official split
     split_seed: ClassVar[int] = 0
@@ -69,9 +75,24 @@ class Builder(ABC):
     def source_files(self, raw: Path) -> list[Path]:
         """The raw files this build reads (their checksums go into the dataset card)."""
 
-    @abstractmethod
     def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
-        """Yield standard samples (see module docstring)."""
+        """Yield standard samples (see module docstring); by default the samples of every record."""
+        records = self.parallel_records(raw)
+        if records is None:
+            raise NotImplementedError(f"{type(self).__name__} implements neither generate() nor parallel_records()")
+        for record in records:
+            yield from self.record_samples(raw, record)
+
+    def parallel_records(self, raw: Path) -> Sequence[Any] | None:
+        """The independent units of work, in output order, for parallel preparation (None: serial only).
+
+        Records travel to worker processes: keep them small and picklable (paths, ids, row numbers).
+        """
+        return None
+
+    def record_samples(self, raw: Path, record: Any) -> Iterable[dict[str, Any]]:
+        """The standard samples of one record (runs in a worker; may not depend on other records)."""
+        raise NotImplementedError(f"{type(self).__name__}.record_samples")
 
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
         """Per-field metadata for the card: sampling_rate, lead/channel/feature names, ..."""

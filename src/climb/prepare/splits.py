@@ -6,8 +6,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from climb.errors import ClimbError
 
-class LeakageError(RuntimeError):
+
+class LeakageError(ClimbError, RuntimeError):
     """A patient appears in more than one split."""
 
 

@@ -5,10 +5,18 @@ Layout of one prepared dataset::
     <prepared_root>/<name>/card.json
     <prepared_root>/<name>/<split>-<shard:05d>.arrow
 
-Array fields are stored flattened (`list<dtype>`) with their shape in the card when it
-is the same for every sample, else in a `<field>.shape` column. Writing goes to a
-temporary directory that is renamed into place only after the leakage check passed,
-so a failed or interrupted build never leaves a half-written dataset behind.
+Fields are encoded by their kind (`climb.prepare.encoding`): arrays flattened (`large_list`)
+with a `<field>.shape` column (the shape is also in the card when it is the same for every
+sample), or with `storage="png"`/`"jpeg"` one encoded picture per image/video sample. The card
+lists every shard with its split, rows, size and sha256, and is sealed by its own sha256
+(`climb.prepare.integrity`); opening a store checks the seal and every shard's presence and
+size, and reads exactly the shards the card lists.
+
+A build holds the dataset's lock, removes what killed builds left, writes into a temporary
+directory (through `climb.safeio`: never through a link) that is renamed into place only after
+the leakage check passed, so an interrupted build never leaves a half-written dataset behind.
+Records of builders that declare them are prepared by worker processes or a Dask cluster
+(`climb.prepare.parallel`); the shards are the same bytes whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -19,8 +27,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,114 +35,26 @@ import numpy as np
 import pyarrow as pa
 
 from climb.catalog.schema import Task
-from climb.prepare.builder import FIELD_KINDS, Builder, PrepareError
+from climb.errors import ClimbError, ClimbUsageError
+from climb.kinds.codecs import Codec, get_codec
+from climb.prepare.builder import Builder, PrepareError
+from climb.prepare.encoding import CODEC_KEY, DTYPE_KEY, ROWS_PER_BATCH, SPLITS, SampleEncoder, ShapeGuard
+from climb.prepare.integrity import (CARD, Level, StoreError, check_store, ensure_intact, read_card, record_hashes,
+                                     remove_leftovers, seal, sha256_file, source_checksums)
 from climb.prepare.splits import check_no_leakage, grouped_stratified_split
+from climb.safeio import atomic_write_json, open_for_write
 
-SPLITS = ("train", "val", "test")
-ROWS_PER_BATCH = 256
 ROWS_PER_SHARD = 50_000
-CARD = "card.json"
+ROWS_PER_WRITE = 2048  # rows per record batch in a shard
+STORE_FORMAT = 2  # 2: cards list their files and carry their own sha256
 
 
-# ---------------------------------------------------------------- encoding samples
-
-
-def _label_kind(task: Task) -> str:
-    return {Task.multilabel: "array", Task.regression: "float"}.get(task, "int")
-
-
-def _encode_batch(rows: list[dict[str, Any]], builder: Builder) -> pa.RecordBatch:
-    cols: dict[str, pa.Array] = {
-        "sample_id": pa.array([str(r["sample_id"]) for r in rows], pa.string()),
-        "patient_id": pa.array([str(r["patient_id"]) for r in rows], pa.string()),
-        "split": pa.array([r.get("split") for r in rows], pa.string()),
-    }
-    names = ["label", *builder.fields]
-    for name in names:
-        kind = "label" if name == "label" else builder.fields[name]
-        values = [r.get(name) for r in rows]
-        if kind == "text":
-            cols[name] = pa.array(values, pa.string())
-        elif kind == "scalar" or (kind == "label" and _label_kind(builder.task) != "array"):
-            dtype = pa.int64() if kind == "label" and _label_kind(builder.task) == "int" else pa.float64()
-            cols[name] = pa.array(values, dtype)
-        else:
-            arrays = [np.ascontiguousarray(v) for v in values]
-            dtype = arrays[0].dtype
-            flat = np.concatenate([a.reshape(-1).astype(dtype, copy=False) for a in arrays])
-            offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
-            offsets[1:] = np.cumsum([a.size for a in arrays])
-            cols[name] = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(flat))
-            cols[f"{name}.shape"] = pa.array([list(a.shape) for a in arrays], pa.list_(pa.int32()))
-    return pa.RecordBatch.from_pydict(cols)
-
-
-def _validate_sample(sample: dict[str, Any], builder: Builder, index: int) -> None:
-    where = f"sample {sample.get('sample_id', index)!r} of {builder.name}"
-    for key in ("sample_id", "patient_id", "label"):
-        if sample.get(key) is None:
-            raise PrepareError(where, f"missing {key!r}")
-    if sample.get("split") not in (None, *SPLITS):
-        raise PrepareError(where, f"unknown split {sample.get('split')!r}")
-    label = sample["label"]
-    n = len(builder.label_names)
-    if builder.task in (Task.binary, Task.multiclass) and not (0 <= int(label) < n):
-        raise PrepareError(where, f"label {label} outside 0..{n - 1}")
-    if builder.task == Task.multilabel and np.asarray(label).shape != (n,):
-        raise PrepareError(where, f"multilabel label shape {np.asarray(label).shape} != ({n},)")
-    for name, kind in builder.fields.items():
-        value = sample.get(name)
-        if value is None:
-            raise PrepareError(where, f"missing field {name!r}")
-        if kind in ("text", "scalar"):
-            continue
-        arr = np.asarray(value)
-        if arr.dtype.kind == "f" and kind not in ("timeseries", "tabular") and not np.isfinite(arr).all():
-            raise PrepareError(where, f"field {name!r} has NaN or inf values")
-
-
-# ---------------------------------------------------------------- hashing sources
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _hash_cache_path() -> Path:
-    from climb.config import climb_home
-
-    return climb_home() / "hash_cache.json"
-
-
-def source_checksums(files: Iterable[Path], root: Path) -> dict[str, str]:
-    """sha256 of each source file (relative to `root`), cached by path, size and mtime."""
-    cache_path = _hash_cache_path()
-    try:
-        cache = json.loads(cache_path.read_text())
-    except (OSError, ValueError):
-        cache = {}
-    out: dict[str, str] = {}
-    for f in sorted(set(Path(p) for p in files)):
-        if not f.is_file():
-            raise PrepareError(f, "source file is missing")
-        st = f.stat()
-        key = f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}"
-        if key not in cache:
-            cache[key] = sha256_file(f)
-        rel = os.path.relpath(f, root)
-        out[rel] = cache[key]
-    cache_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache_path.with_suffix(f".{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(cache))
-    os.replace(tmp, cache_path)
-    return out
+class NotPreparedError(ClimbError, FileNotFoundError):
+    """There is no prepared dataset at this place (the message gives the command that prepares it)."""
 
 
 def fingerprint(builder: Builder, checksums: dict[str, str]) -> str:
+    """What a build is made from: builder name, version and parameters, and the sources' sha256."""
     payload = json.dumps(
         {"builder": builder.name, "version": builder.version, "params": builder.params,
          "sources": checksums}, sort_keys=True, default=str,
@@ -146,18 +65,20 @@ def fingerprint(builder: Builder, checksums: dict[str, str]) -> str:
 # ---------------------------------------------------------------- reading
 
 
-@dataclass
 class FieldView:
-    """Random access to one field of one split, zero-copy from the memory map where possible."""
+    """Random access to one field of one split: zero-copy numpy views of the memory map for
+    fixed-shape arrays and numbers, decoded arrays for encoded fields, Python objects otherwise.
 
-    chunks: list[pa.Array]
-    shape: list[int] | None
-    shapes: list[pa.Array] | None
-    starts: np.ndarray = field(init=False)
+    `take(indices)` reads many samples at once: one gather per shard for fixed-shape fields
+    (into `out` when given), a decode per sample for encoded ones.
+    """
 
-    def __post_init__(self) -> None:
-        self.starts = np.cumsum([0] + [len(c) for c in self.chunks])
-        self._np = [self._chunk_numpy(c) for c in self.chunks] if self.shape is not None else None
+    def __init__(self, chunks: list[pa.Array], shape: list[int] | None, shapes: list[pa.Array] | None,
+                 codec: Codec | None = None, dtype: str | None = None):
+        self.chunks, self.shape, self.shapes, self.codec = chunks, shape, shapes, codec
+        self.dtype = np.dtype(dtype) if dtype else None
+        self.starts = np.cumsum([0] + [len(c) for c in chunks])
+        self._np = [self._chunk_numpy(c) for c in chunks] if shape is not None and codec is None else None
 
     def _chunk_numpy(self, chunk: pa.Array) -> np.ndarray:
         if not pa.types.is_large_list(chunk.type):
@@ -166,28 +87,77 @@ class FieldView:
         values = chunk.values.to_numpy(zero_copy_only=False)
         return values[offsets[0]:offsets[-1]].reshape(len(chunk), *self.shape)
 
+    @property
+    def value_dtype(self) -> np.dtype | None:
+        """The numpy dtype of fixed-shape and encoded values (None for strings and variable shapes)."""
+        return self.dtype if self.codec is not None else (self._np[0].dtype if self._np else None)
+
+    @property
+    def fixed(self) -> bool:
+        """Every value has one known shape (and comes back from `take` as one stacked array)."""
+        return self.shape is not None
+
     def __len__(self) -> int:
         return int(self.starts[-1])
 
-    def __getitem__(self, i: int) -> Any:
+    def _locate(self, i: int) -> tuple[int, int]:
         if i < 0:
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
         c = int(np.searchsorted(self.starts, i, side="right") - 1)
-        j = i - int(self.starts[c])
+        return c, i - int(self.starts[c])
+
+    def __getitem__(self, i: int) -> Any:
+        c, j = self._locate(int(i))
         if self._np is not None:
             return self._np[c][j]
         chunk = self.chunks[c]
+        if self.codec is not None:
+            shape = self.shape if self.shape is not None else self.shapes[c][j].as_py()
+            return self.codec.decode(chunk[j].as_py(), tuple(shape), self.dtype)
         if pa.types.is_large_list(chunk.type):
             shape = self.shapes[c][j].as_py()
             return chunk[j].values.to_numpy(zero_copy_only=False).reshape(shape)
         return chunk[j].as_py()
 
+    def take(self, indices: np.ndarray, out: np.ndarray | None = None) -> np.ndarray | list[Any]:
+        """Values at `indices` (in range): an (n, *shape) array for fixed shapes, else a list."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if self._np is not None and len(self._np) == 1:
+            return np.take(self._np[0], indices, axis=0, out=out)
+        if self._np is not None:
+            out = np.empty((len(indices), *self.shape), self._np[0].dtype) if out is None else out
+            chunk_of = np.searchsorted(self.starts, indices, side="right") - 1
+            for c in np.unique(chunk_of):
+                mask = chunk_of == c
+                out[mask] = self._np[c][indices[mask] - self.starts[c]]
+            return out
+        if self.codec is not None and self.shape is not None:
+            out = np.empty((len(indices), *self.shape), self.dtype) if out is None else out
+            for k, i in enumerate(indices):
+                c, j = self._locate(int(i))
+                self.codec.decode(self.chunks[c][j].as_py(), tuple(self.shape), self.dtype, out=out[k])
+            return out
+        if self.codec is None and not pa.types.is_large_list(self.chunks[0].type):
+            return self._take_objects(indices)
+        return [self[int(i)] for i in indices]
+
+    def _take_objects(self, indices: np.ndarray) -> list[Any]:
+        """Strings (ids, text) at `indices`: one Arrow `take` per shard."""
+        chunk_of = np.searchsorted(self.starts, indices, side="right") - 1
+        out: list[Any] = [None] * len(indices)
+        for c in np.unique(chunk_of):
+            where = np.flatnonzero(chunk_of == c)
+            values = self.chunks[c].take(pa.array(indices[where] - self.starts[c])).to_pylist()
+            for w, v in zip(where, values):
+                out[w] = v
+        return out
+
     def all(self) -> np.ndarray:
         """The whole field as one array (fixed-shape fields and scalars only)."""
         if self._np is None:
-            raise ValueError("field has variable shape; index samples one by one")
+            raise ValueError("field has variable shape or is encoded; index samples one by one")
         return np.concatenate(self._np) if len(self._np) != 1 else self._np[0]
 
 
@@ -210,29 +180,49 @@ class CardInfo:
 
 
 class PreparedDataset(CardInfo):
-    """A prepared dataset on disk: its card and memory-mapped splits."""
+    """A prepared dataset on disk: its card and memory-mapped splits.
 
-    def __init__(self, root: Path):
+    Opening checks the store (`climb.prepare.integrity.check_store`) at `check` level: "size"
+    (default: the card's seal, every shard present with its size), "cached" (plus shard sha256
+    where a shard changed on disk since it was last hashed) or "full" (re-hash every shard).
+    """
+
+    def __init__(self, root: Path, check: Level = "size"):
         self.root = Path(root)
-        card_path = self.root / CARD
-        if not card_path.is_file():
-            raise FileNotFoundError(f"{self.root}: not a prepared dataset (no {CARD}); run `climb prepare`")
-        self.card: dict[str, Any] = json.loads(card_path.read_text())
+        if not (self.root / CARD).is_file():
+            raise NotPreparedError(f"{self.root}: not a prepared dataset (no {CARD}); run `climb prepare`")
+        self.card: dict[str, Any] = read_card(self.root)
+        ensure_intact(self.root, self.card, check)
         self._tables: dict[str, pa.Table] = {}
 
     @property
     def splits(self) -> list[str]:
         return [s for s in SPLITS if s in self.card["splits"]]
 
+    def shard_files(self, split: str) -> list[str]:
+        """The shard files of `split`, in order, as the card lists them."""
+        return sorted(n for n, meta in self.card["files"].items() if meta["split"] == split)
+
     def table(self, split: str) -> pa.Table:
         """The split as an Arrow table backed by memory-mapped shard files."""
         if split not in self.card["splits"]:
             raise KeyError(f"{self.name} has no split {split!r}; splits: {self.splits}")
         if split not in self._tables:
-            shards = sorted(self.root.glob(f"{split}-*.arrow"))
-            tables = [pa.ipc.open_file(pa.memory_map(str(p), "r")).read_all() for p in shards]
+            tables = [self._read_shard(name) for name in self.shard_files(split)]
             self._tables[split] = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         return self._tables[split]
+
+    def _read_shard(self, name: str) -> pa.Table:
+        path = self.root / name
+        try:
+            table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+        except (OSError, pa.ArrowException) as e:
+            raise StoreError(path, f"unreadable shard ({type(e).__name__}: {e}); run `climb verify {self.name}`, "
+                             f"then `climb prepare {self.name}`") from None
+        if table.num_rows != self.card["files"][name]["rows"]:
+            raise StoreError(path, f"{table.num_rows} rows, the card says {self.card['files'][name]['rows']}; "
+                             f"run `climb prepare {self.name}` to rebuild it")
+        return table
 
     def field(self, split: str, name: str) -> FieldView:
         """Random access to a field (or `label`, `patient_id`, `sample_id`) of a split."""
@@ -241,12 +231,13 @@ class PreparedDataset(CardInfo):
             raise KeyError(f"{self.name} has no field {name!r}; fields: {table.column_names}")
         meta = self.card["fields"].get(name, {})
         shape = meta.get("shape")
-        if name == "label" and self.task != Task.multilabel:
-            shape = []
-        if name in ("sample_id", "patient_id", "split") or meta.get("kind") in ("text", "scalar"):
-            shape = None if meta.get("kind") == "text" or name in ("sample_id", "patient_id", "split") else []
+        if name in ("sample_id", "patient_id", "split"):
+            shape = None
+        elif not pa.types.is_large_list(table.schema.field(name).type) and meta.get("encoding") is None:
+            shape = None if pa.types.is_string(table.schema.field(name).type) else []
         shapes = table.column(f"{name}.shape").chunks if f"{name}.shape" in table.column_names else None
-        return FieldView(table.column(name).chunks, shape, shapes)
+        codec = get_codec(meta["encoding"]) if meta.get("encoding") else None
+        return FieldView(table.column(name).chunks, shape, shapes, codec, meta.get("dtype") if codec else None)
 
     def labels(self, split: str) -> np.ndarray:
         return self.field(split, "label").all()
@@ -260,6 +251,234 @@ class PreparedDataset(CardInfo):
 
 
 # ---------------------------------------------------------------- writing
+
+
+def build(builder: Builder, raw: Path, out_root: Path, *, force: bool = False, quiet: bool = True,
+          workers: int = 1, cluster: Any = None, storage: str | None = None) -> PreparedDataset:
+    """Run `builder` on `raw` into `out_root/<name>` atomically; reuse a matching, intact build.
+
+    `workers` processes (or a Dask `cluster`: a scheduler address or a `distributed.Client`)
+    prepare the records of builders that declare them. `storage`: "arrays" (decoded arrays),
+    "png" or "jpeg" (encoded images/videos); None keeps the existing build's storage, else arrays.
+    A build whose store fails verification is rebuilt, saying why unless `quiet`.
+    """
+    from filelock import FileLock
+
+    if workers < 1:
+        raise ClimbUsageError(f"workers must be >= 1, got {workers}")
+    raw = Path(raw)
+    if not raw.is_dir():
+        raise PrepareError(raw, "raw data directory does not exist; run `climb download` first")
+    out_root.mkdir(parents=True, exist_ok=True)
+    final = out_root / builder.name
+    encoder = SampleEncoder(builder, storage or _existing_storage(final))
+    with FileLock(str(out_root / f".{builder.name}.lock")):
+        for leftover in remove_leftovers(out_root, builder.name):
+            _say(quiet, f"{builder.name}: removed {leftover.name}, left by an interrupted build")
+        checksums = source_checksums(builder.source_files(raw), raw)
+        fp = fingerprint(builder, checksums)
+        if not force and (final / CARD).is_file():
+            existing, problem = _reusable(final, fp, storage)
+            if existing is not None:
+                return existing
+            if problem:
+                _say(quiet, f"{builder.name}: the prepared store failed verification ({problem}); rebuilding it")
+        tmp = out_root / f".tmp-{builder.name}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            card = _build_into(builder, raw, tmp, encoder, checksums, fp, quiet, workers, cluster)
+            atomic_write_json(tmp / CARD, card)
+            _swap_into_place(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        record_hashes(final, card)
+    return PreparedDataset(final)
+
+
+def _existing_storage(final: Path) -> str:
+    """The storage of the build at `final` (a rebuild keeps it), else "arrays"."""
+    try:
+        return str(read_card(final).get("storage", "arrays")) if (final / CARD).is_file() else "arrays"
+    except StoreError:
+        return "arrays"
+
+
+def _reusable(final: Path, fp: str, storage: str | None) -> tuple[PreparedDataset | None, str | None]:
+    """(the existing store, None) when it can be reused; else (None, why it failed verification or None)."""
+    try:
+        card = read_card(final)
+    except StoreError as e:
+        return None, e.problem
+    if card.get("fingerprint") != fp or (storage is not None and card.get("storage", "arrays") != storage):
+        return None, None  # sources, builder or storage changed: an ordinary rebuild
+    bad = [c for c in check_store(final, card, "cached") if not c.ok]
+    if bad:
+        return None, f"{bad[0].name}: {bad[0].detail}"
+    return PreparedDataset(final), None
+
+
+def _say(quiet: bool, message: str) -> None:
+    if not quiet:
+        from rich.console import Console
+        from rich.markup import escape
+
+        Console(stderr=True, soft_wrap=True).print(f"[yellow]{escape(message)}[/yellow]")
+
+
+def _build_into(builder: Builder, raw: Path, tmp: Path, encoder: SampleEncoder, checksums: dict[str, str],
+                fp: str, quiet: bool, workers: int, cluster: Any) -> dict[str, Any]:
+    import climb
+
+    strata = _stage(builder, raw, tmp / "_staging.arrow", encoder, quiet, workers, cluster)
+    table = pa.ipc.open_stream(pa.memory_map(str(tmp / "_staging.arrow"), "r")).read_all()
+    splits = _assign_splits(table, builder, strata)
+    patients = np.asarray(table.column("patient_id").to_pylist())
+    check_no_leakage({s: patients[splits == s] for s in SPLITS if (splits == s).any()})
+    labels = _label_array(table, builder.task)
+    stored = table.drop_columns(["split"])
+    batches, starts = stored.to_batches(), np.cumsum([0] + [b.num_rows for b in stored.to_batches()])
+    split_info, files = {}, {}
+    for s in SPLITS:
+        idx = np.flatnonzero(splits == s)
+        if not len(idx):
+            continue
+        files.update(_write_split(batches, starts, idx, tmp, s, stored.schema))
+        pids = sorted(set(patients[idx]))
+        split_info[s] = {
+            "num_samples": int(len(idx)),
+            "num_patients": len(pids),
+            "class_counts": _class_counts(labels[idx], builder.task, builder.label_names),
+            "patient_ids_sha256": hashlib.sha256("\n".join(pids).encode()).hexdigest(),
+        }
+    (tmp / "_staging.arrow").unlink()
+    return seal({
+        "name": builder.name, "catalog_id": builder.catalog_id, "builder": type(builder).__name__,
+        "builder_version": builder.version, "climb_version": climb.__version__, "params": builder.params,
+        "task": builder.task.value, "label_names": list(builder.label_names),
+        "fields": _field_meta(table, builder, builder.field_meta(raw)),
+        "split_policy": builder.split_policy, "splits": split_info,
+        "source_checksums": checksums, "fingerprint": fp, "storage": encoder.storage,
+        "store_format": STORE_FORMAT, "files": files,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    })
+
+
+def _stage(builder: Builder, raw: Path, staging: Path, encoder: SampleEncoder, quiet: bool, workers: int,
+           cluster: Any) -> list[object]:
+    """Write every sample, validated and encoded, to the staging stream in order; return the strata."""
+    guard = ShapeGuard(encoder)
+    strata: list[object] = []
+    writer = schema = None
+    with open_for_write(staging, exclusive=True) as f:
+        sink = pa.PythonFile(f, mode="w")
+        for batch, batch_strata in _batches(builder, raw, encoder, quiet, workers, cluster):
+            if writer is None:
+                schema = batch.schema
+                writer = pa.ipc.new_stream(sink, schema)
+            elif not batch.schema.equals(schema, check_metadata=True):
+                raise PrepareError(builder.name, f"samples disagree on field types: {batch.schema} vs {schema}")
+            guard.check(batch)
+            writer.write_batch(batch)
+            strata.extend(batch_strata)
+        if writer is None:
+            raise PrepareError(raw, f"builder {builder.name} produced no samples")
+        writer.close()
+    return strata
+
+
+def _batches(builder: Builder, raw: Path, encoder: SampleEncoder, quiet: bool, workers: int,
+             cluster: Any) -> Iterator[tuple[pa.RecordBatch, list[object]]]:
+    """(record batch, strata) in sample order: from worker chunks, or `generate` for serial builders."""
+    from climb.prepare.parallel import Backend, PrepareJob, run_chunks
+
+    label = f"prepare {builder.name}"
+    records = builder.parallel_records(raw)
+    if records is None:
+        if workers > 1 or cluster is not None:
+            _say(quiet, f"{builder.name}: its builder declares no parallel records; preparing in one process")
+        rows: list[dict[str, Any]] = []
+        strata: list[object] = []
+        for sample in _progress(builder.generate(raw), builder.num_samples_hint(raw), quiet, label):
+            encoder.validate(sample, len(strata))
+            strata.append(builder.stratum(sample))
+            rows.append(sample)
+            if len(rows) == ROWS_PER_BATCH:
+                yield encoder.encode(rows), strata
+                rows, strata = [], []
+        if rows:
+            yield encoder.encode(rows), strata
+        return
+    backend = Backend(PrepareJob(builder, raw, encoder), workers, cluster)
+    try:
+        for chunk in _progress(run_chunks(backend, records), len(records), quiet, label, lambda c: c.records):
+            if chunk.batch is not None:
+                yield chunk.batch, chunk.strata
+    finally:
+        backend.close()
+
+
+def _progress(iterable: Iterable, total: int | None, quiet: bool, label: str,
+              weight: Callable[[Any], int] = lambda item: 1) -> Iterator:
+    if quiet:
+        yield from iterable
+        return
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        for item in iterable:
+            yield item
+            bar.advance(task, weight(item))
+
+
+def _write_split(batches: list[pa.RecordBatch], starts: np.ndarray, indices: np.ndarray, out_dir: Path,
+                 split: str, schema: pa.Schema) -> dict[str, dict[str, Any]]:
+    """Write rows `indices` (ascending) of the staged batches as shards; their card entries.
+
+    Each shard's record batches are ROWS_PER_WRITE rows gathered per staged batch and combined,
+    so the bytes do not depend on how the staged batches were cut (number of workers).
+    """
+    files: dict[str, dict[str, Any]] = {}
+    for shard, first in enumerate(range(0, len(indices), ROWS_PER_SHARD)):
+        part = indices[first:first + ROWS_PER_SHARD]
+        name = f"{split}-{shard:05d}.arrow"
+        with open_for_write(out_dir / name, exclusive=True) as f:
+            with pa.ipc.new_file(pa.PythonFile(f, mode="w"), schema) as writer:
+                for b in range(0, len(part), ROWS_PER_WRITE):
+                    writer.write_batch(_gather(batches, starts, part[b:b + ROWS_PER_WRITE], schema))
+        path = out_dir / name
+        files[name] = {"split": split, "rows": int(len(part)), "size": path.stat().st_size,
+                       "sha256": sha256_file(path)}
+    return files
+
+
+def _gather(batches: list[pa.RecordBatch], starts: np.ndarray, rows: np.ndarray, schema: pa.Schema) -> pa.RecordBatch:
+    """Rows `rows` (ascending) of the staged batches as one record batch."""
+    batch_of = np.searchsorted(starts, rows, side="right") - 1
+    parts = [batches[b].take(pa.array(rows[batch_of == b] - starts[b])) for b in np.unique(batch_of)]
+    combined = pa.Table.from_batches(parts, schema).combine_chunks()
+    return combined.to_batches()[0]
+
+
+def _field_meta(table: pa.Table, builder: Builder, extra: dict[str, dict]) -> dict[str, dict]:
+    meta: dict[str, dict] = {}
+    for name, kind in {"label": "label", **builder.fields}.items():
+        entry: dict[str, Any] = {"kind": kind, **extra.get(name, {})}
+        field = table.schema.field(name)
+        if f"{name}.shape" in table.column_names:
+            shapes = {tuple(s) for s in table.column(f"{name}.shape").to_pylist()}
+            entry["shape"] = list(next(iter(shapes))) if len(shapes) == 1 else None
+            if field.metadata and CODEC_KEY in field.metadata:
+                codec = get_codec(field.metadata[CODEC_KEY].decode())
+                entry.update(dtype=field.metadata[DTYPE_KEY].decode(), encoding=codec.name, lossless=codec.lossless)
+            else:
+                entry["dtype"] = str(field.type.value_type)
+        else:
+            entry["dtype"] = str(field.type)
+        meta[name] = entry
+    return meta
 
 
 def _class_counts(labels: np.ndarray, task: Task, names: list[str]) -> dict[str, float]:
@@ -284,141 +503,6 @@ def _assign_splits(table: pa.Table, builder: Builder, strata: list[object]) -> n
     )
 
 
-def _field_meta(table: pa.Table, builder: Builder, extra: dict[str, dict]) -> dict[str, dict]:
-    meta: dict[str, dict] = {}
-    for name, kind in {"label": "label", **builder.fields}.items():
-        entry: dict[str, Any] = {"kind": kind, **extra.get(name, {})}
-        col = table.column(name)
-        if f"{name}.shape" in table.column_names:
-            shapes = {tuple(s) for s in table.column(f"{name}.shape").to_pylist()}
-            entry["shape"] = list(next(iter(shapes))) if len(shapes) == 1 else None
-            entry["dtype"] = str(col.type.value_type)
-        else:
-            entry["dtype"] = str(col.type)
-        meta[name] = entry
-    return meta
-
-
-def _write_split(table: pa.Table, indices: np.ndarray, out_dir: Path, split: str, schema: pa.Schema) -> int:
-    shard = 0
-    for start in range(0, max(len(indices), 1), ROWS_PER_SHARD):
-        part = indices[start:start + ROWS_PER_SHARD]
-        with pa.OSFile(str(out_dir / f"{split}-{shard:05d}.arrow"), "wb") as sink:
-            with pa.ipc.new_file(sink, schema) as writer:
-                for b in range(0, len(part), ROWS_PER_BATCH * 8):
-                    writer.write_table(table.take(pa.array(part[b:b + ROWS_PER_BATCH * 8])))
-        shard += 1
-    return shard
-
-
-def _progress(iterable: Iterable, total: int | None, quiet: bool, label: str) -> Iterator:
-    if quiet:
-        yield from iterable
-        return
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        for item in iterable:
-            yield item
-            bar.advance(task)
-
-
-def build(builder: Builder, raw: Path, out_root: Path, *, force: bool = False, quiet: bool = True) -> PreparedDataset:
-    """Run `builder` on `raw` into `out_root/<name>` atomically; reuse a matching build."""
-    from filelock import FileLock
-
-    import climb
-
-    raw = Path(raw)
-    if not raw.is_dir():
-        raise PrepareError(raw, "raw data directory does not exist; run `climb download` first")
-    out_root.mkdir(parents=True, exist_ok=True)
-    final = out_root / builder.name
-    with FileLock(str(out_root / f".{builder.name}.lock")):
-        checksums = source_checksums(builder.source_files(raw), raw)
-        fp = fingerprint(builder, checksums)
-        if not force and (final / CARD).is_file():
-            existing = PreparedDataset(final)
-            if existing.card.get("fingerprint") == fp:
-                return existing
-        tmp = out_root / f".tmp-{builder.name}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        try:
-            card = _build_into(builder, raw, tmp, checksums, fp, climb.__version__, quiet)
-            (tmp / CARD).write_text(json.dumps(card, indent=2))
-            _swap_into_place(tmp, final)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return PreparedDataset(final)
-
-
-def _build_into(builder: Builder, raw: Path, tmp: Path, checksums: dict[str, str], fp: str,
-                version: str, quiet: bool) -> dict[str, Any]:
-    staging = tmp / "_staging.arrow"
-    strata: list[object] = []
-    rows: list[dict[str, Any]] = []
-    writer = None
-    count = 0
-    samples = _progress(builder.generate(raw), builder.num_samples_hint(raw), quiet, f"prepare {builder.name}")
-    with pa.OSFile(str(staging), "wb") as sink:
-        for sample in samples:
-            _validate_sample(sample, builder, count)
-            strata.append(builder.stratum(sample))
-            rows.append(sample)
-            count += 1
-            if len(rows) == ROWS_PER_BATCH:
-                writer = _flush(rows, builder, sink, writer)
-        if rows:
-            writer = _flush(rows, builder, sink, writer)
-        if writer is None:
-            raise PrepareError(raw, f"builder {builder.name} produced no samples")
-        writer.close()
-    table = pa.ipc.open_stream(pa.memory_map(str(staging), "r")).read_all()
-    splits = _assign_splits(table, builder, strata)
-    patients = np.asarray(table.column("patient_id").to_pylist())
-    check_no_leakage({s: patients[splits == s] for s in SPLITS if (splits == s).any()})
-    labels = _label_array(table, builder.task)
-    split_info = {}
-    schema = table.drop_columns(["split"]).schema
-    for s in SPLITS:
-        idx = np.flatnonzero(splits == s)
-        if not len(idx):
-            continue
-        _write_split(table.drop_columns(["split"]), idx, tmp, s, schema)
-        pids = sorted(set(patients[idx]))
-        split_info[s] = {
-            "num_samples": int(len(idx)),
-            "num_patients": len(pids),
-            "class_counts": _class_counts(labels[idx], builder.task, builder.label_names),
-            "patient_ids_sha256": hashlib.sha256("\n".join(pids).encode()).hexdigest(),
-        }
-    staging.unlink()
-    return {
-        "name": builder.name, "catalog_id": builder.catalog_id, "builder": type(builder).__name__,
-        "builder_version": builder.version, "climb_version": version, "params": builder.params,
-        "task": builder.task.value, "label_names": list(builder.label_names),
-        "fields": _field_meta(table, builder, builder.field_meta(raw)),
-        "split_policy": builder.split_policy, "splits": split_info,
-        "source_checksums": checksums, "fingerprint": fp,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-
-
-def _flush(rows: list[dict[str, Any]], builder: Builder, sink: pa.NativeFile, writer):
-    batch = _encode_batch(rows, builder)
-    if writer is None:
-        writer = pa.ipc.new_stream(sink, batch.schema)
-        writer.climb_schema = batch.schema
-    elif not batch.schema.equals(writer.climb_schema):
-        raise PrepareError(builder.name, f"samples disagree on field types: {batch.schema} vs {writer.climb_schema}")
-    writer.write_batch(batch)
-    rows.clear()
-    return writer
-
-
 def _label_array(table: pa.Table, task: Task) -> np.ndarray:
     col = table.column("label").combine_chunks()
     if task == Task.multilabel:
@@ -429,12 +513,15 @@ def _label_array(table: pa.Table, task: Task) -> np.ndarray:
 
 def _swap_into_place(tmp: Path, final: Path) -> None:
     old = None
-    if final.exists():
+    if final.exists() or final.is_symlink():
         old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
         os.replace(final, old)
     os.replace(tmp, final)
-    if old is not None:
+    if old is not None and not old.is_symlink():
         shutil.rmtree(old, ignore_errors=True)
+    elif old is not None:
+        old.unlink()
 
 
-__all__ = ["FIELD_KINDS", "PreparedDataset", "build", "fingerprint", "sha256_file", "source_checksums"]
+__all__ = ["NotPreparedError", "PreparedDataset", "StoreError", "build", "fingerprint", "sha256_file",
+           "source_checksums"]

@@ -90,16 +90,17 @@ class Image2DBuilder(Builder):
     def num_samples_hint(self, raw: Path) -> int | None:
         return len(self._records(raw))
 
-    def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
-        size = int(self.params["size"])
-        for rec in self._records(raw):
-            yield {
-                "sample_id": rec.sample_id,
-                "patient_id": rec.patient_id,
-                "split": rec.split,
-                "label": rec.label,
-                "image": load_image(rec.path, size, self.channels),
-            }
+    def parallel_records(self, raw: Path) -> list[ImageRecord]:
+        return self._records(raw)
+
+    def record_samples(self, raw: Path, rec: ImageRecord) -> Iterator[dict[str, Any]]:
+        yield {
+            "sample_id": rec.sample_id,
+            "patient_id": rec.patient_id,
+            "split": rec.split,
+            "label": rec.label,
+            "image": load_image(rec.path, int(self.params["size"]), self.channels),
+        }
 
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
         return {"image": {"channels": self.channels, "size": int(self.params["size"]),

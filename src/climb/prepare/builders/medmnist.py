@@ -56,6 +56,7 @@ MEDMNIST: dict[str, tuple[Task, list[str], bool]] = {
 }
 SIZES_2D = (28, 64, 128, 224)
 SIZES_3D = (28, 64)
+RECORD_ROWS = 512  # samples per parallel record
 
 
 class MedMNIST(Builder):
@@ -71,6 +72,8 @@ class MedMNIST(Builder):
         self.catalog_id = flag
         self.fields = {"volume" if self.is_3d else "image": "volume" if self.is_3d else "image"}
         self.split_policy = "official MedMNIST train/val/test (no patient ids published)"
+        self._label_cache: dict[str, np.ndarray] | None = None
+        self._image_cache: dict[str, np.ndarray] = {}
 
     def _file(self, raw: Path) -> Path:
         flag, size = self.params["flag"], self.params["size"]
@@ -79,7 +82,7 @@ class MedMNIST(Builder):
     def source_files(self, raw: Path) -> list[Path]:
         return [self._file(raw)]
 
-    def _arrays(self, raw: Path) -> dict[str, np.ndarray]:
+    def _open(self, raw: Path):
         path = self._file(raw)
         if not path.is_file():
             raise PrepareError(path, "file not found (download it with `climb download`)")
@@ -90,27 +93,57 @@ class MedMNIST(Builder):
         keys = [f"{s}_{k}" for s in ("train", "val", "test") for k in ("images", "labels")]
         missing = [k for k in keys if k not in npz.files]
         if missing:
+            npz.close()
             raise PrepareError(path, f"missing key(s) {missing}; present: {npz.files}")
-        return {k: npz[k] for k in keys}
+        return npz
+
+    def _labels(self, raw: Path) -> dict[str, np.ndarray]:
+        """The labels of each split, checked: a NaN label is an error naming the split, a sample and the count."""
+        if self._label_cache is None:
+            with self._open(raw) as npz:
+                labels = {split: npz[f"{split}_labels"] for split in ("train", "val", "test")}
+            for split, values in labels.items():
+                bad = np.flatnonzero(~np.isfinite(values.astype(np.float64)).all(axis=-1))
+                if len(bad):
+                    raise PrepareError(self._file(raw), f"{split}_labels: {len(bad)} NaN/inf label(s), the first at "
+                                       f"sample {split}-{bad[0]} (MedMNIST labels are class indices / 0-1 vectors)")
+            self._label_cache = labels
+        return self._label_cache
+
+    def _images(self, raw: Path, split: str) -> np.ndarray:
+        """The images of `split`, loaded once per process (not pickled to workers)."""
+        if split not in self._image_cache:
+            with self._open(raw) as npz:
+                images = npz[f"{split}_images"]
+            n = len(self._labels(raw)[split])
+            if len(images) != n:
+                raise PrepareError(self._file(raw), f"{split}: {len(images)} images but {n} labels")
+            self._image_cache[split] = images
+        return self._image_cache[split]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_image_cache": {}}
 
     def num_samples_hint(self, raw: Path) -> int | None:
-        return None
+        return sum(len(v) for v in self._labels(raw).values())
 
-    def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
-        arrays = self._arrays(raw)
+    def parallel_records(self, raw: Path) -> list[tuple[str, int, int]]:
+        """(split, start, stop) blocks of `RECORD_ROWS` samples (a MedMNIST sample is an array slice)."""
+        return [(split, start, min(start + RECORD_ROWS, len(labels)))
+                for split, labels in self._labels(raw).items() for start in range(0, len(labels), RECORD_ROWS)]
+
+    def record_samples(self, raw: Path, record: tuple[str, int, int]) -> Iterator[dict[str, Any]]:
+        split, start, stop = record
+        images, labels = self._images(raw, split), self._labels(raw)[split]
         field = next(iter(self.fields))
-        for split in ("train", "val", "test"):
-            images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-            if len(images) != len(labels):
-                raise PrepareError(self._file(raw), f"{split}: {len(images)} images but {len(labels)} labels")
-            for i, (img, lab) in enumerate(zip(images, labels)):
-                yield {
-                    "sample_id": f"{split}-{i}",
-                    "patient_id": f"{split}-{i}",
-                    "split": split,
-                    "label": lab.astype(np.float32) if self.task == Task.multilabel else int(lab[0]),
-                    field: _channels_first(img, self.is_3d),
-                }
+        for i in range(start, stop):
+            yield {
+                "sample_id": f"{split}-{i}",
+                "patient_id": f"{split}-{i}",
+                "split": split,
+                "label": labels[i].astype(np.float32) if self.task == Task.multilabel else int(labels[i][0]),
+                field: _channels_first(images[i], self.is_3d),
+            }
 
 
 def _channels_first(img: np.ndarray, is_3d: bool) -> np.ndarray:

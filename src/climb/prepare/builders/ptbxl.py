@@ -135,16 +135,17 @@ class PTBXL(Builder):
     def num_samples_hint(self, raw: Path) -> int | None:
         return len(self._rows_for(raw))
 
-    def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
+    def parallel_records(self, raw: Path) -> list[_Row]:
+        return self._rows_for(raw)
+
+    def record_samples(self, raw: Path, row: _Row) -> Iterator[dict[str, Any]]:
         rate = self.params["sampling_rate"]
-        for row in self._rows_for(raw):
-            signal, _ = read_wfdb(row.record, expect_rate=rate, expect_leads=LEADS,
-                                  expect_length=rate * DURATION_S)
-            sample = {"sample_id": str(row.ecg_id), "patient_id": row.patient_id, "split": row.split,
-                      "label": row.label, "signal": signal, **row.meta}
-            if not self.params["with_report"]:
-                sample.pop("report")
-            yield sample
+        signal, _ = read_wfdb(row.record, expect_rate=rate, expect_leads=LEADS, expect_length=rate * DURATION_S)
+        sample = {"sample_id": str(row.ecg_id), "patient_id": row.patient_id, "split": row.split,
+                  "label": row.label, "signal": signal, **row.meta}
+        if not self.params["with_report"]:
+            sample.pop("report")
+        yield sample
 
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
         self._rows_for(raw)
