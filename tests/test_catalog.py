@@ -12,7 +12,15 @@ from climb.catalog import CatalogError, entries, entries_dir, get, load_entry
 from climb.catalog.schema import SourceKind
 from climb.catalog.summary import DIMENSIONS, counts, filter_entries, local_status, plot_distribution, summarize
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "datasets.md"
+def _spec_path() -> Path:
+    """The shared spec beside the real-data mirror (../shared/spec, or next to $CLIMB_SHARED_DATA)."""
+    from climb.config import shared_data_dir
+
+    data = shared_data_dir()
+    return (data.parent if data else Path(__file__).resolve().parents[2] / "shared") / "spec" / "datasets.md"
+
+
+SPEC = _spec_path()
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +98,34 @@ def test_real_datasets_have_builders_and_pinned_checksums(catalog):
         if e.shared_folder:
             assert builders_for(e.id), e.id
     for name in ("pneumoniamnist", "breastmnist", "adrenalmnist3d"):
-        (f,) = get(name).sources[0].files
-        assert f.md5 and f.sha256 and f.size, name
+        f = get(name).sources[0].files[0]
+        assert f.path == f"{name}.npz" and f.md5 and f.sha256 and f.size, name
     assert get("pneumoniamnist").sources[0].files[0].md5 == "28209eda62fecd6e6a2d98b1501bb15f"
     for e in filter(lambda e: e.id.startswith(("yaib_", "moleculenet_")), catalog):
         assert all(f.sha256 and f.size for s in e.sources for f in s.files), e.id
     assert len(get("yaib_mortality24").sources[0].files) == 6
     assert get("ptbxl").sources[0].manifest_sha256 is None  # the shared manifest is trimmed
+
+
+def test_medmnist_plus_sizes_are_pinned_sources():
+    """Every MedMNIST+ size with a builder is a file of its entry's source, with the MD5 MedMNIST publishes."""
+    from climb.prepare.builder import builders_for, create_builder
+
+    sized = 0
+    for e in entries():
+        for name in builders_for(e.id):
+            include = create_builder(name).download_include()
+            if include is None:
+                continue
+            files = {f.path: f for s in e.sources for f in s.files}
+            for path in include:
+                assert path in files and re.fullmatch(r"[0-9a-f]{32}", files[path].md5 or ""), (name, path)
+                assert files[path].url.startswith(f"https://zenodo.org/records/10519652/files/{path}"), name
+            sized += 1
+    assert sized == 12 * 3 + 6  # 12 2D flags x (64, 128, 224) + 6 3D flags x 64
+    assert get("adrenalmnist3d").sources[0].include == ["adrenalmnist3d.npz"]  # `climb download` stays at 28 px
+    pinned = {f.path: f.md5 for f in get("pathmnist").sources[0].files}
+    assert pinned["pathmnist_224.npz"] == "2c51a510bcdc9cf8ddb2af93af1eadec"  # medmnist/info.py v3.0.2
 
 
 def test_spec_label_spaces(catalog):

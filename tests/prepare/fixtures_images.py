@@ -8,9 +8,7 @@ split per sample (`None` = assigned by the store).
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
@@ -66,36 +64,10 @@ def noise_dicom(path: Path, seed: int, **kwargs) -> Path:
 
 
 def write_xlsx(path: Path, rows: list[list]) -> Path:
-    """A minimal Office Open XML workbook (one sheet, shared strings) without openpyxl."""
-    strings: list[str] = []
+    """A one-sheet workbook (first row = header), written by pandas with openpyxl."""
+    import pandas as pd
 
-    def cell(ref: str, value) -> str:
-        if isinstance(value, str):
-            if value not in strings:
-                strings.append(value)
-            return f'<c r="{ref}" t="s"><v>{strings.index(value)}</v></c>'
-        return f'<c r="{ref}"><v>{value}</v></c>'
-
-    body = "".join(
-        f'<row r="{i + 1}">' + "".join(cell(f"{chr(65 + j)}{i + 1}", v) for j, v in enumerate(r) if v is not None)
-        + "</row>" for i, r in enumerate(rows))
-    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    rns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
-    parts = {
-        "[Content_Types].xml": '<?xml version="1.0"?><Types '
-                               'xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
-        "xl/workbook.xml": f'<?xml version="1.0"?><workbook {ns} {rns}><sheets>'
-                           '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.'
-                                      'org/package/2006/relationships"><Relationship Id="rId1" Type="ws" '
-                                      'Target="worksheets/sheet1.xml"/></Relationships>',
-        "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><worksheet {ns}><sheetData>{body}</sheetData></worksheet>',
-        "xl/sharedStrings.xml": f'<?xml version="1.0"?><sst {ns}>'
-                                + "".join(f"<si><t>{escape(s)}</t></si>" for s in strings) + "</sst>",
-    }
-    with zipfile.ZipFile(path, "w") as z:
-        for name, text in parts.items():
-            z.writestr(name, text)
+    pd.DataFrame(rows[1:], columns=rows[0]).to_excel(path, index=False, engine="openpyxl")
     return path
 
 
@@ -207,7 +179,8 @@ def write_lc25000(raw: Path) -> dict:
     for group, classes in (("lung_image_sets", ("lung_aca", "lung_n", "lung_scc")),
                            ("colon_image_sets", ("colon_aca", "colon_n"))):
         for cls in classes:
-            label = ["lung_aca", "lung_n", "lung_scc", "colon_aca", "colon_n"].index(cls)
+            # the catalog lists the classes alphabetically: colon_aca, colon_n, lung_aca, lung_n, lung_scc
+            label = ["colon_aca", "colon_n", "lung_aca", "lung_n", "lung_scc"].index(cls)
             for n in (1, 2, 3):
                 name = f"{cls.replace('_', '')}{n}.jpeg"
                 write_picture(base / group / cls / name, 600 + 5 * label + n)

@@ -35,15 +35,28 @@ def write_ecg_record(folder: Path, name: str, dx: str, seconds: float = 2.0, fs:
     return sig
 
 
-def to_challenge_mat(folder: Path, name: str) -> None:
-    """Rewrite `<name>.dat` as the challenge's `<name>.mat` (MATLAB v4 'val' matrix: 24-byte prefix, header `16+24`)."""
+def to_challenge_mat(folder: Path, name: str, release: str = "2020") -> None:
+    """Rewrite `<name>.dat` as the challenge's `<name>.mat`: a MATLAB v4 file holding `val` (leads x
+    samples, int16), whose 24-byte header the WFDB header's `16+24` skips (scipy writes the same bytes).
+
+    `release="2021"` writes the 2021 signal format `16x1+24`; `"georgia2020"`
+    gives the record line the 2020 Georgia form `<name>.mat 12 500 N 05-May-2020 14:50:55`
+    (the real headers in real_samples/georgia).
+    """
+    from scipy.io import savemat
+
     dat = folder / f"{name}.dat"
-    n_sig_len = int((folder / f"{name}.hea").read_text().split()[3])
-    prefix = np.array([0, 12, n_sig_len, 0, 4], dtype="<i4").tobytes() + b"val\0"  # 20 + 4 bytes
-    (folder / f"{name}.mat").write_bytes(prefix + dat.read_bytes())
-    dat.unlink()
     hea = folder / f"{name}.hea"
-    hea.write_text(hea.read_text().replace(f"{name}.dat 16 ", f"{name}.mat 16+24 "))
+    n_sig_len = int(hea.read_text().split()[3])
+    val = np.fromfile(dat, dtype="<i2").reshape(n_sig_len, 12).T
+    savemat(str(folder / f"{name}.mat"), {"val": val}, format="4")
+    dat.unlink()
+    lines = hea.read_text().replace(f"{name}.dat 16 ", f"{name}.mat 16+24 ").splitlines()
+    if release == "2021":
+        lines = [line.replace(" 16+24 ", " 16x1+24 ") for line in lines]
+    if release == "georgia2020":
+        lines[0] = lines[0].replace(name, f"{name}.mat", 1) + " 05-May-2020 14:50:55"
+    hea.write_text("\n".join(lines) + "\n")
 
 
 def write_ecg_challenge(root: Path, prefix: str, dxs: list[str], seconds: float = 2.0) -> list[str]:
@@ -193,10 +206,12 @@ def write_lndb(root: Path, scans: list[int] = (1, 2, 3, 4)) -> list[tuple[int, i
         vol[3:6, 7:10, 7:10] = 40
         write_mhd(root / "data0" / f"LNDb-{k:04d}.mhd", vol, LNDB_SPACING, LNDB_ORIGIN)
         x, y, z = lndb_world(8, 8, 4)
-        big, small = 4 / 3 * np.pi * 3.0 ** 3, 4 / 3 * np.pi * 1.0 ** 3  # diameters 6 mm and 2 mm
+        # a segmented 6 mm nodule; a nodule < 3 mm and a non-nodule, both marked by their centroid only,
+        # which the real trainNodules_gt.csv gives the volume of a 3 mm sphere (14.137166941154069)
+        big, centroid_only = 4 / 3 * np.pi * 3.0 ** 3, 4 / 3 * np.pi * 1.5 ** 3
         rows += [f"{k},1,1,1,{x},{y},{z},1,1,{big:.3f},5",
-                 f"{k},2,2,2,{x + 1},{y},{z},1,1,{small:.3f},5",
-                 f"{k},1,3,3,{x},{y + 2},{z},1,0,0,0"]
+                 f"{k},2,2,2,{x + 1},{y},{z},1,1,{centroid_only!r},5",
+                 f"{k},1,3,3,{x},{y + 2},{z},1,0,{centroid_only!r},0"]
         expected += [(k, 0), (k, 1), (k, 2)]
     csv = root / "trainset_csv" / "trainNodules_gt.csv"
     csv.parent.mkdir(parents=True, exist_ok=True)
@@ -272,17 +287,33 @@ COVID_US_ROWS = [("1_butterfly_covid", "COVID", "convex"), ("2_butterfly_covid",
                  ("28_grepmed_normal", "Normal", "linear"), ("36_grepmed_normal", "Normal", "convex"),
                  ("23_grepmed_pneumonia", "Pneumonia", "linear"), ("25_grepmed_pneumonia", "Pneumonia", "convex"),
                  ("27_grepmed_pneumonia", "Pneumonia", "convex")]
+COVID_US_PATIENTS = {"1_butterfly_covid": "p1", "2_butterfly_covid": "p1", "3_butterfly_covid": "p2",
+                     "20_butterfly_normal": "p3", "28_grepmed_normal": "p4", "36_grepmed_normal": "p5",
+                     "23_grepmed_pneumonia": "p6", "25_grepmed_pneumonia": "p7", "27_grepmed_pneumonia": "p7",
+                     "100_litfl_other": "p8"}
 
 
-def write_covid_us(root: Path) -> None:
-    lines = ["id,LUSS,source,probe,class,class_on_website,type"]
-    for vid, cls, probe in COVID_US_ROWS:
-        write_video(root / "data" / "video" / "processed" / f"{vid}_prc_{probe}.mp4", frames=5)
-        lines.append(f"{vid},2,{vid.split('_')[1]},{probe.title()},{cls},,lung")
+def write_covid_us(root: Path, release: str = "1.4") -> None:
+    """COVIDx-US as its notebook leaves it (github.com/nrc-cnrc/COVID-US @ caf3aca): the label file of
+    `release` (1.2/1.4: `labels/COVIDx-US<r>_3class.csv`; 1.5: `labels/CovidxUS1.5_metadata.xlsx`, with
+    class Other and a patient column) and `data/video/cropped/<id>_prc.avi` per video."""
+    header = ["id", "LUSS", "source", "probe", "class", "class_on_website", "type"]
+    rows = [[vid, 2, vid.split("_")[1], probe.title(), cls, None, "lung"] for vid, cls, probe in COVID_US_ROWS]
+    for vid, *_ in COVID_US_ROWS + [("100_litfl_other",)]:
+        write_video(root / "data" / "video" / "cropped" / f"{vid}_prc.avi", frames=5)
     (root / "labels").mkdir(parents=True, exist_ok=True)
-    (root / "labels" / "COVIDx-US1.4_3class.csv").write_text("\n".join(lines) + "\n")
-    # an "other" video that is not part of the 3-class task
-    write_video(root / "data" / "video" / "processed" / "100_litfl_other_prc_convex.mp4", frames=3)
+    if release == "1.5":
+        import pandas as pd
+
+        rows.append(["100_litfl_other", 1, "litfl", "Convex", "Other", None, "lung"])
+        frame = pd.DataFrame(rows, columns=header)
+        frame.insert(2, "filetype", "mp4")
+        frame["patient"] = frame["id"].map(COVID_US_PATIENTS)
+        frame["case_no"] = frame.groupby("patient").cumcount() + 1
+        frame.to_excel(root / "labels" / "CovidxUS1.5_metadata.xlsx", index=False, engine="openpyxl")
+        return
+    lines = [",".join(header)] + [",".join("" if v is None else str(v) for v in row) for row in rows]
+    (root / "labels" / f"COVIDx-US{release}_3class.csv").write_text("\n".join(lines) + "\n")
 
 
 # ---------------------------------------------------------------- PROTEINS (TUDataset)

@@ -14,7 +14,14 @@ from fixtures_signals import (BLUES_PCR, COVID_US_ROWS, ECHONET_ROWS, TUAB_FILES
 
 from climb.prepare import PrepareError, prepare
 from climb.prepare.labels import ECG7
-from climb.prepare.labels.ecg_snomed import SNOMED_ECG7, snomed_to_ecg7, unmapped_codes
+from climb.prepare.labels.ecg_snomed import ALL_CODES, SNOMED_ECG7, ecg7_names, ecg7_table, split_codes
+
+
+def snomed_to_ecg7(dx: str) -> np.ndarray:
+    """Expected multi-hot of a `#Dx:` line, from the explicit tables (Normal only when alone)."""
+    table = ecg7_table()
+    names = ecg7_names(table[c] for c in split_codes(dx))
+    return np.array([float(n in names) for n in ECG7], dtype=np.float32)
 
 
 def all_samples(ds, field):
@@ -41,14 +48,15 @@ def assert_no_leakage(ds):
 
 def test_snomed_table_is_explicit_and_multilabel():
     assert set(g for _, _, g in SNOMED_ECG7.values()) == set(ECG7)
+    assert len(SNOMED_ECG7) == 133 and len(ALL_CODES) == 137  # challenge 2021 lists + ecg-arrhythmia extras
     v = snomed_to_ecg7("164889003,59118001")  # AF + RBBB
     assert v.tolist() == [0, 1, 0, 0, 0, 1, 0]
     assert snomed_to_ecg7("426783006").tolist() == [1, 0, 0, 0, 0, 0, 0]
     # sinus rhythm beside an abnormality is not "Normal"
-    assert snomed_to_ecg7(["426783006", "164934002"]).tolist() == [0, 0, 0, 0, 1, 0, 0]
-    assert snomed_to_ecg7("999999999").tolist() == [0, 0, 0, 0, 0, 0, 1]
-    assert unmapped_codes("999999999,426783006") == ["999999999"]
+    assert snomed_to_ecg7("426783006,164934002").tolist() == [0, 0, 0, 0, 1, 0, 0]
     assert snomed_to_ecg7("164865005,164873001").tolist() == [0, 0, 1, 1, 0, 0, 0]  # MI + LVH
+    assert "999999999" not in ecg7_table()  # unknown codes are not silently Other any more
+    assert ecg7_table(abbreviations=True)["RBBB"] == "CD" and "RBBB" not in ecg7_table()
 
 
 # ---------------------------------------------------------------- ECG challenge
@@ -114,6 +122,7 @@ def test_ecg_reads_challenge_mat_files(tmp_path):
     for name, sig in sigs.items():
         np.testing.assert_allclose(samples[name][3], sig.T, atol=1e-3)
         assert samples[name][2].tolist() == [0, 0, 0, 0, 0, 0, 1]  # sinus bradycardia -> Other
+    assert ds.card["fields"]["signal"]["record_lines_with_file_suffix"] == 0
 
 
 def test_ecg_bad_inputs_name_the_file(tmp_path):
@@ -132,7 +141,8 @@ def test_ecg_bad_inputs_name_the_file(tmp_path):
     write_ecg_challenge(raw, "E", ECG_DX[:3])
     text = hea.read_text().replace("# Dx: 164934002\n", "")
     hea.write_text(text)
-    with pytest.raises(PrepareError, match=r"E0003\.hea: header has no '#Dx:'"):
+    with pytest.raises(PrepareError, match=r"georgia: 1 record\(s\) with an empty or null Dx code: "
+                                           r"training/src/g1/E0003\.hea"):
         prepare("georgia", raw=raw)
 
 

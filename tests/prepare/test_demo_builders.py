@@ -10,9 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from unverified import build_unverified
+
+from climb import catalog
 from climb.prepare import PrepareError, prepare
 from climb.prepare.builders import demo
 from climb.prepare.builders.demo import package_raw_dir
+from climb.prepare.raw_check import ChecksumMismatchError
 
 SPLITS = ("train", "val", "test")
 
@@ -135,16 +139,20 @@ def test_malformed_ucr_file_fails_naming_the_file(tmp_path, edit, problem):
     shutil.copytree(package_raw_dir("ecg5000"), raw, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     train = raw / "ECG5000_TRAIN.tsv"
     train.write_text("\n".join(edit(train.read_text().strip().splitlines())) + "\n")
-    with pytest.raises(PrepareError, match=rf"ECG5000_TRAIN\.tsv: .*{problem}"):
+    with pytest.raises(ChecksumMismatchError, match=r"ECG5000_TRAIN\.tsv: sha256 [0-9a-f]+ differs from the catalog"):
         prepare("ecg5000", raw=raw)
+    with pytest.raises(PrepareError, match=rf"ECG5000_TRAIN\.tsv: .*{problem}"):
+        build_unverified("ecg5000", raw)
 
 
 def test_wdbc_with_nan_fails_clearly(tmp_path):
     lines = (package_raw_dir("wdbc") / "breast_cancer.csv").read_text().splitlines()
     lines[5] = "nan," + lines[5].split(",", 1)[1]
     (tmp_path / "breast_cancer.csv").write_text("\n".join(lines))
-    with pytest.raises(PrepareError, match=r"breast_cancer\.csv: NaN"):
+    with pytest.raises(ChecksumMismatchError, match=r"breast_cancer\.csv: sha256 [0-9a-f]+ differs from the catalog"):
         prepare("wdbc", raw=tmp_path)
+    with pytest.raises(PrepareError, match=r"breast_cancer\.csv: NaN"):
+        build_unverified("wdbc", tmp_path)
 
 
 # ---------------------------------------------------------------- PBMC (needs scanpy's file and h5py)
@@ -184,7 +192,7 @@ def test_pbmc_reader_current_anndata_layout(tmp_path):
         obs["_index"] = np.array([b"c1", b"c2", b"c3"])
         obs.create_group("bulk_labels")
         obs["bulk_labels/codes"] = np.array([0, 9, 9], dtype=np.int8)
-        obs["bulk_labels/categories"] = np.array([n.encode() for n in demo.PBMC68kReduced.label_names])
+        obs["bulk_labels/categories"] = np.array([n.encode() for n in catalog.get("pbmc68k_reduced").labels])
         f.create_group("uns")
         var = f.create_group("raw/var")
         var.attrs["_index"] = "_index"

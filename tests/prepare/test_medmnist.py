@@ -6,8 +6,12 @@ import shutil
 
 import numpy as np
 import pytest
+from unverified import build_unverified
 
 from climb.prepare import PrepareError, open_prepared, prepare
+from climb.prepare.raw_check import ChecksumMismatchError
+
+PINNED = r"breastmnist\.npz: sha256 [0-9a-f]{64} differs from the catalog's pinned 3a22d2a4"
 
 
 @pytest.mark.parametrize(
@@ -44,7 +48,9 @@ def test_prepare_is_idempotent_and_invalidated_by_source_change(shared_data, tmp
     npz = dict(np.load(raw / "breastmnist.npz"))
     npz["test_labels"] = 1 - npz["test_labels"]
     np.savez(raw / "breastmnist.npz", **npz)
-    rebuilt = prepare("breastmnist", raw=raw)
+    with pytest.raises(ChecksumMismatchError, match=PINNED):  # a changed copy of a pinned file is refused
+        prepare("breastmnist", raw=raw)
+    rebuilt = build_unverified("breastmnist", raw)  # the store's own fingerprint still sees the change
     assert rebuilt.card["fingerprint"] != first.card["fingerprint"]
     assert open_prepared("breastmnist").card["fingerprint"] == rebuilt.card["fingerprint"]
 
@@ -55,8 +61,10 @@ def test_missing_key_fails_clearly_and_leaves_nothing(shared_data, tmp_path, cli
     npz = dict(np.load(shared_data / "medmnist" / "breastmnist.npz"))
     del npz["val_labels"]
     np.savez(raw / "breastmnist.npz", **npz)
-    with pytest.raises(PrepareError, match=r"breastmnist\.npz: missing key\(s\) \['val_labels'\]"):
+    with pytest.raises(ChecksumMismatchError, match=PINNED):
         prepare("breastmnist", raw=raw)
+    with pytest.raises(PrepareError, match=r"breastmnist\.npz: missing key\(s\) \['val_labels'\]"):
+        build_unverified("breastmnist", raw)
     leftovers = [p.name for p in (climb_home / "prepared").iterdir() if not p.name.endswith(".lock")]
     assert leftovers == []
 
@@ -66,5 +74,7 @@ def test_truncated_npz_fails_clearly(shared_data, tmp_path):
     raw.mkdir()
     data = (shared_data / "medmnist" / "breastmnist.npz").read_bytes()
     (raw / "breastmnist.npz").write_bytes(data[: len(data) // 2])
-    with pytest.raises(PrepareError, match="not a readable npz"):
+    with pytest.raises(ChecksumMismatchError, match=PINNED):
         prepare("breastmnist", raw=raw)
+    with pytest.raises(PrepareError, match="not a readable npz"):
+        build_unverified("breastmnist", raw)

@@ -42,9 +42,9 @@ def test_counts_labels_and_grouped_split(shared_data):
     assert meta["admissions_found"] == len(pd.read_csv(raw / SHARED_ADMISSIONS)) == 128
     assert meta["admissions_kept"] == len(ds) == len(kept) == 118
     assert meta["excluded_died_under_min_hours"] == 9
-    total = {k: sum(ds.card["splits"][s]["class_counts"][k] for s in SPLITS) for k in ("survived", "died")}
+    total = {k: sum(ds.card["splits"][s]["class_counts"][k] for s in SPLITS) for k in ds.label_names}
     assert total == {"survived": int((kept["hospital_expire_flag"] == 0).sum()),
-                     "died": int((kept["hospital_expire_flag"] == 1).sum())}
+                     "died in hospital": int((kept["hospital_expire_flag"] == 1).sum())}
     flags = dict(zip(kept["hadm_id"].astype(str), kept["hospital_expire_flag"]))
     assert all(flags[h] == y for h, y in zip(_column(ds, "sample_id"), _column(ds, "label")))
     subjects = {s: {ds.field(s, "patient_id")[i] for i in range(ds.card["splits"][s]["num_samples"])}

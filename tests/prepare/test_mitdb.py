@@ -101,8 +101,8 @@ def test_a_leaky_split_is_refused(mitdb_raw, small_split, monkeypatch, climb_hom
     monkeypatch.setattr(mitdb.MITDB, "split_of", lambda self, record: "train")
     original = mitdb.MITDB._beats
 
-    def leaky(self, path, record):
-        for i, beat in enumerate(original(self, path, record)):
+    def leaky(self, path, record, *rest):
+        for i, beat in enumerate(original(self, path, record, *rest)):
             yield {**beat, "split": "test" if i % 2 else "train"}
 
     monkeypatch.setattr(mitdb.MITDB, "_beats", leaky)

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from unverified import build_unverified
 from rdkit import Chem, RDLogger
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
 from climb.prepare import PrepareError, prepare
+from climb.prepare.raw_check import ChecksumMismatchError
 from climb.prepare.builders.moleculenet import ATOM_FEATURE_NAMES
 
 RDLogger.DisableLog("rdApp.*")
@@ -41,7 +43,7 @@ def test_bbbp_counts_balance_graphs_and_scaffold_split(shared_data):
     ok = csv[csv["smiles"].map(_parses)]
     assert len(ds) == len(ok) == 2039 - ds.card["fields"]["smiles"]["unparsed_smiles"]
     total = {k: sum(ds.card["splits"][s]["class_counts"][k] for s in SPLITS) for k in ds.label_names}
-    assert total == {"non_penetrating": int((ok["p_np"] == 0).sum()), "penetrating": int((ok["p_np"] == 1).sum())}
+    assert total == {"non-penetrating": int((ok["p_np"] == 0).sum()), "penetrating": int((ok["p_np"] == 1).sum())}
     sizes = [ds.card["splits"][s]["num_samples"] / len(ds) for s in SPLITS]
     assert sizes[0] <= 0.8 and sizes[0] > 0.75 and sizes[1] <= 0.1
     # scaffolds recomputed independently: none is shared by two splits
@@ -90,7 +92,7 @@ def test_hiv_reads_gzip_and_counts_unparsable(shared_data, tmp_path):
     head = pd.read_csv(_raw(shared_data) / "hiv.csv.gz", nrows=1500)
     head.loc[3, "smiles"] = "C1CC(not a smiles"
     head.to_csv(raw / "hiv.csv.gz", index=False, compression="gzip")
-    ds = prepare("moleculenet_hiv", raw=raw)
+    ds = build_unverified("moleculenet_hiv", raw)  # a 1,500-row excerpt: not the pinned hiv.csv.gz
     ok = head[head["smiles"].map(_parses)]
     assert ds.card["fields"]["smiles"]["unparsed_smiles"] == len(head) - len(ok) >= 1
     assert len(ds) == len(ok)
@@ -103,16 +105,20 @@ def test_truncated_gzip_names_the_file(shared_data, tmp_path):
     raw.mkdir()
     data = gzip.compress(b"".join(gzip.open(_raw(shared_data) / "hiv.csv.gz").readlines()[:400]))
     (raw / "hiv.csv.gz").write_bytes(data[: len(data) // 2])
-    with pytest.raises(PrepareError, match=r"hiv\.csv\.gz: not a readable CSV"):
+    with pytest.raises(ChecksumMismatchError, match=r"hiv\.csv\.gz: sha256 [0-9a-f]+ differs from the catalog"):
         prepare("moleculenet_hiv", raw=raw)
+    with pytest.raises(PrepareError, match=r"hiv\.csv\.gz: not a readable CSV"):
+        build_unverified("moleculenet_hiv", raw)
 
 
 def test_missing_label_column_names_the_file(shared_data, tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
     pd.read_csv(_raw(shared_data) / "bbbp.csv").rename(columns={"p_np": "label"}).to_csv(raw / "bbbp.csv", index=False)
-    with pytest.raises(PrepareError, match=r"bbbp\.csv: missing column\(s\) \['p_np'\]"):
+    with pytest.raises(ChecksumMismatchError, match=r"bbbp\.csv: sha256 [0-9a-f]+ differs from the catalog"):
         prepare("moleculenet_bbbp", raw=raw)
+    with pytest.raises(PrepareError, match=r"bbbp\.csv: missing column\(s\) \['p_np'\]"):
+        build_unverified("moleculenet_bbbp", raw)
 
 
 def test_bbbp_scaffold_split_has_both_classes_in_every_split(shared_data):

@@ -161,7 +161,8 @@ def test_bad_scp_codes_and_missing_column_fail_clearly(ptbxl_raw, tmp_path):
     db = make_subset(ptbxl_raw, raw, [1, 2])
     db.loc[2, "scp_codes"] = "{'NORM': 100.0, 'XYZ': 0.0}"
     db.to_csv(raw / "ptbxl_database.csv")
-    with pytest.raises(PrepareError, match=r"ptbxl_database\.csv: ecg_id 2: unknown SCP code\(s\) \['XYZ'\]"):
+    with pytest.raises(PrepareError, match=r"ptbxl_database\.csv: 1 record\(s\) with SCP code value\(s\) outside "
+                                           r"the label table: 'XYZ' \(1: ecg_id 2\); known: 1AVB"):
         prepare("ptbxl", raw=raw)
     db.drop(columns="strat_fold").to_csv(raw / "ptbxl_database.csv")
     with pytest.raises(PrepareError, match=r"missing column\(s\) \['strat_fold'\]"):

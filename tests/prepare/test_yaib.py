@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from unverified import build_unverified
 
 from climb.prepare import PrepareError, prepare
+from climb.prepare.raw_check import ChecksumMismatchError
 
 SPLITS = ("train", "val", "test")
 
@@ -89,8 +91,10 @@ def test_truncated_parquet_names_the_file(shared_data, tmp_path):
     data = dyn.read_bytes()
     dyn.chmod(0o644)
     dyn.write_bytes(data[: len(data) // 2])
-    with pytest.raises(PrepareError, match=r"dyn\.parquet: not a readable parquet file"):
+    with pytest.raises(ChecksumMismatchError, match=r"dyn\.parquet: sha256 [0-9a-f]+ differs from the catalog"):
         prepare("yaib_mortality24_mimic", raw=raw)
+    with pytest.raises(PrepareError, match=r"dyn\.parquet: not a readable parquet file"):
+        build_unverified("yaib_mortality24_mimic", raw)
 
 
 def test_missing_column_names_the_file(shared_data, tmp_path):
@@ -99,5 +103,7 @@ def test_missing_column_names_the_file(shared_data, tmp_path):
     frame = pd.read_parquet(sta).drop(columns=["weight"])
     sta.chmod(0o644)
     frame.to_parquet(sta)
-    with pytest.raises(PrepareError, match=r"sta\.parquet: missing column\(s\) \['weight'\]"):
+    with pytest.raises(ChecksumMismatchError, match=r"sta\.parquet: sha256 [0-9a-f]+ differs from the catalog"):
         prepare("yaib_mortality24_mimic", raw=raw)
+    with pytest.raises(PrepareError, match=r"sta\.parquet: missing column\(s\) \['weight'\]"):
+        build_unverified("yaib_mortality24_mimic", raw)

@@ -6,19 +6,29 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from climb.catalog.schema import Access, DatasetEntry, Family, Source, SourceFile, SourceKind, Task
+from climb.catalog.schema import (Access, DatasetEntry, Family, LabelSpace, Source, SourceFile, SourceKind,
+                                  Task)
+from climb.errors import ClimbError, ClimbUsageError
 from climb.yamlfile import load_model
 
 __all__ = [
-    "Access", "CatalogError", "DatasetEntry", "Family", "Source", "SourceFile", "SourceKind",
-    "Task", "entries", "get", "load_entry",
+    "Access", "CatalogError", "DatasetEntry", "Family", "LabelSpace", "Source", "SourceFile", "SourceKind",
+    "Task", "UnknownDatasetError", "entries", "get", "load_entry",
 ]
 
 
-class CatalogError(ValueError):
+class CatalogError(ClimbError, ValueError):
     """A catalog entry is malformed; the message names the file and field."""
 
 
+class UnknownDatasetError(ClimbUsageError, KeyError):
+    """No catalog entry has this id; the message lists the closest ids."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+@lru_cache(maxsize=1)
 def entries_dir() -> Path:
     return Path(str(resources.files("climb.catalog") / "entries"))
 
@@ -53,5 +63,5 @@ def get(dataset_id: str, directory: Path | None = None) -> DatasetEntry:
 
         close = difflib.get_close_matches(dataset_id, table, n=3)
         hint = f" Did you mean: {', '.join(close)}?" if close else " Run `climb datasets` to list them."
-        raise KeyError(f"Unknown dataset {dataset_id!r}.{hint}")
+        raise UnknownDatasetError(f"Unknown dataset {dataset_id!r}.{hint}")
     return table[dataset_id]

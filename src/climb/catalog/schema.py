@@ -109,8 +109,34 @@ class Splits(BaseModel):
     unit: str = "samples"  # samples, records, windows, beats, subjects, videos, ...
 
 
+class LabelSpace(BaseModel):
+    """A task and its label names: an entry's own, or one of its named views."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: Task
+    labels: list[str]
+    description: str | None = None  # for views: what the view is and how it differs from the entry
+
+    @model_validator(mode="after")
+    def _labels(self) -> "LabelSpace":
+        if self.task == Task.binary and len(self.labels) != 2:
+            raise ValueError(f"binary task needs 2 labels, got {len(self.labels)}")
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError("labels must be unique")
+        if self.task != Task.other and not self.labels:
+            raise ValueError("labels must not be empty")
+        return self
+
+
 class DatasetEntry(BaseModel):
-    """One dataset of the catalog."""
+    """One dataset of the catalog.
+
+    `task` and `labels` are the entry's own label space, the one builders produce unless they
+    declare a named view; `views` holds the other label spaces builders of this entry produce
+    (e.g. PTB-XL's `superdiagnostic` superclasses, Bonn's binary `seizure` view). Builders read
+    their task and label names from here (one source of truth).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -129,12 +155,22 @@ class DatasetEntry(BaseModel):
     sources: list[Source] = []
     in_climb: bool = True  # listed in the CLIMB paper's collection
     shared_folder: str | None = None  # folder under ../shared/data that mirrors it
+    views: dict[str, LabelSpace] = {}
     notes: str | None = None
 
     @model_validator(mode="after")
     def _labels(self) -> "DatasetEntry":
-        if self.task == Task.binary and len(self.labels) != 2:
-            raise ValueError(f"binary task needs 2 labels, got {len(self.labels)}")
-        if len(set(self.labels)) != len(self.labels):
-            raise ValueError("labels must be unique")
+        LabelSpace(task=self.task, labels=self.labels)  # the same checks as a view's
+        for name in self.views:
+            if not name.replace("_", "").isalnum() or name != name.lower():
+                raise ValueError(f"view name {name!r} must be lower-case letters, digits and '_'")
         return self
+
+    def label_space(self, view: str | None = None) -> LabelSpace:
+        """The entry's own task and labels (`view=None`) or those of a named view."""
+        if view is None:
+            return LabelSpace(task=self.task, labels=self.labels)
+        if view not in self.views:
+            known = ", ".join(self.views) or "none"
+            raise KeyError(f"catalog entry {self.id!r} has no label view {view!r} (views: {known})")
+        return self.views[view]

@@ -12,6 +12,7 @@ from typing import Any
 
 from climb.config import prepared_root, raw_dir
 from climb.prepare.builder import Builder, PrepareError, builder_names, create_builder, register_builder
+from climb.prepare.raw_check import check_raw_files
 from climb.prepare.splits import LeakageError, check_no_leakage, grouped_stratified_split
 from climb.prepare.store import NotPreparedError, PreparedDataset, StoreError, build
 
@@ -43,16 +44,19 @@ def prepare(
     a store that fails verification is rebuilt. `workers` processes (or a Dask `cluster`: scheduler address or
     `distributed.Client`) prepare builders that declare parallel records; the output is the same for any number.
     `storage`: "arrays", "png" or "jpeg" (compact image/video storage); None keeps what an existing build uses.
+    Every raw file is first checked against the checksum the catalog pins for it (`raw_check`).
     """
     builder = create_builder(name, **params)
     raw_path = Path(raw) if raw is not None else (builder.default_raw() or raw_dir(builder.catalog_id))
     if raw is None and mirror is not None:
         from climb.acquire import download
 
-        download(builder.catalog_id, mirror=mirror, quiet=quiet, trust_mirror=trust_mirror)
+        download(builder.catalog_id, mirror=mirror, quiet=quiet, trust_mirror=trust_mirror,
+                 include=builder.download_include())
     if not raw_path.is_dir():
         raise PrepareError(raw_path, f"no raw data for {builder.catalog_id!r}: run "
                            f"`climb download {builder.catalog_id}` (or pass --raw DIR / --mirror)")
+    check_raw_files(builder, raw_path, quiet=quiet)
     return build(builder, raw_path, prepared_root(), force=force, quiet=quiet, workers=workers, cluster=cluster,
                  storage=storage)
 

@@ -24,6 +24,12 @@ Parallel preparation: a builder that can split its work into independent records
 (the samples of one record, computed in a worker process) instead of `generate`; the store
 then shards the records over worker processes or a Dask cluster, and the prepared output is
 the same whatever the number of workers.
+
+Task and label names come from the catalog (one source of truth): a builder produces its
+entry's own `task`/`labels`, or declares `view = "<name>"` for one of the entry's named
+`views`. Native labels are mapped with `label_mapper()` (climb.prepare.labels.mapping),
+which counts every record it leaves out and fails on what no policy allows; the counts
+reach the card through `card_extras()`.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from climb.catalog.schema import Task
+from climb.catalog.schema import LabelSpace, Task
 from climb.errors import ClimbError
 
 
@@ -55,14 +61,14 @@ class Builder(ABC):
     name: ClassVar[str]  # registered dataset name, e.g. "ptbxl" (set by `register_builder`)
     catalog_id: ClassVar[str]  # catalog entry whose raw files this reads
     version: ClassVar[str] = "1.0.0"  # bump to invalidate prepared caches
-    task: ClassVar[Task]
-    label_names: ClassVar[list[str]]
+    view: ClassVar[str | None] = None  # a named label view of the catalog entry; None: the entry's own
     fields: ClassVar[dict[str, str]]  # field name -> kind (registered in climb.kinds)
     variable_shape: ClassVar[tuple[str, ...]] = ()  # fields of a fixed-shape kind whose shape may vary
     split_policy: ClassVar[str] = "official"
     split_fractions: ClassVar[dict[str, float] | None] = None  # set when no official split
     split_seed: ClassVar[int] = 0
     default_params: ClassVar[dict[str, Any]] = {}
+    raw_verification: dict[str, Any] | None = None  # set by climb.prepare.raw_check for the card
 
     def __init__(self, **params: Any):
         unknown = set(params) - set(self.default_params)
@@ -70,6 +76,57 @@ class Builder(ABC):
             raise TypeError(f"{type(self).__name__}: unknown parameter(s) {sorted(unknown)}; "
                             f"known: {sorted(self.default_params)}")
         self.params: dict[str, Any] = {**self.default_params, **params}
+
+    # ------------------------------------------------------------ task and labels (from the catalog)
+
+    @property
+    def label_space(self) -> LabelSpace:
+        """The catalog's task and labels for this builder (its entry's own, or its `view`)."""
+        from climb.catalog import get
+
+        key = (self.catalog_id, self.view)
+        cached = self.__dict__.get("_label_space")
+        if cached is None or cached[0] != key:  # the store asks per sample: look the entry up once
+            cached = self.__dict__["_label_space"] = (key, get(self.catalog_id).label_space(self.view))
+        return cached[1]
+
+    @property
+    def task(self) -> Task:
+        return self.label_space.task
+
+    @property
+    def label_names(self) -> list[str]:
+        return list(self.label_space.labels)
+
+    def label_mapper(self, table: dict | None, *, what: str, source: Path | str, unknown: str = "error",
+                     missing: str = "error", other: str | None = None, hint: str = "",
+                     space: list[str] | None = None):
+        """A `LabelMapper` onto this builder's label space (or `space`, for a column that only
+        selects records) whose report goes into the card.
+
+        One mapper per `what` (a later call with the same `what` replaces the earlier one, so
+        a builder that re-reads its index does not count twice).
+        """
+        from climb.prepare.labels.mapping import LabelMapper
+
+        mapper = LabelMapper(table, self.label_names if space is None else space, what=what, source=source,
+                             unknown=unknown, missing=missing, other=other, hint=hint)
+        self.__dict__.setdefault("_label_mappers", {})[what] = mapper
+        return mapper
+
+    def card_extras(self) -> dict[str, Any]:
+        """What the dataset card records beyond the store's own entries (call after `generate`).
+
+        ``label_mapping``: per mapper, the policies and what they left out (records, values);
+        ``raw_files``: how each source file was verified (`climb.prepare.raw_check`).
+        """
+        extras: dict[str, Any] = {}
+        mappers = self.__dict__.get("_label_mappers", {})
+        if mappers:
+            extras["label_mapping"] = {what: m.report() for what, m in mappers.items()}
+        if self.raw_verification is not None:
+            extras["raw_files"] = self.raw_verification
+        return extras
 
     @abstractmethod
     def source_files(self, raw: Path) -> list[Path]:
@@ -102,6 +159,11 @@ class Builder(ABC):
         """What to stratify on when the store assigns splits (default: the label)."""
         label = sample["label"]
         return tuple(label.tolist()) if hasattr(label, "tolist") and getattr(label, "ndim", 0) else label
+
+    def download_include(self) -> list[str] | None:
+        """The files of the catalog source this build reads (globs for `climb.acquire.download`'s
+        `include`), when they are not the source's default selection (e.g. a MedMNIST+ size)."""
+        return None
 
     def default_raw(self) -> Path | None:
         """Where the raw files live when the user names none (None: climb's download cache).

@@ -360,6 +360,7 @@ def _build_into(builder: Builder, raw: Path, tmp: Path, encoder: SampleEncoder, 
         "source_checksums": checksums, "fingerprint": fp, "storage": encoder.storage,
         "store_format": STORE_FORMAT, "files": files,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **builder.card_extras(),  # label-mapping losses and raw-file verification, recorded in the card
     })
 
 

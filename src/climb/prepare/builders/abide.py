@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 
 PHENOTYPE = "Phenotypic_V1_0b_preprocessed1.csv"
@@ -35,8 +34,8 @@ NUM_ROIS = 116
 MISSING = -9999
 ABIDE_SITES = ["CALTECH", "CMU", "KKI", "LEUVEN_1", "LEUVEN_2", "MAX_MUN", "NYU", "OHSU", "OLIN", "PITT", "SBL",
                "SDSU", "STANFORD", "TRINITY", "UCLA_1", "UCLA_2", "UM_1", "UM_2", "USM", "YALE"]
-DX_OFFICIAL = {1: 1, 2: 0}  # ABIDE: 1 = autism, 2 = control -> label index
-DX_RECODED = {1: 1, 0: 0}  # already recoded files: 1 = autism, 0 = control
+DX_OFFICIAL = {1: "autism", 2: "control"}  # ABIDE's DX_GROUP coding
+DX_RECODED = {1: "autism", 0: "control"}  # files already recoded to 1 = autism / 0 = control
 SEX_MALE = {1: 1.0, 2: 0.0}  # ABIDE: 1 = male, 2 = female
 HANDEDNESS = {"R": "right", "L": "left", "Ambi": "mixed", "Mixed": "mixed", "L->R": "mixed"}
 FORBIDDEN_PREFIXES = ("DSM_IV_TR", "ADI_R", "ADI_RRB", "ADOS", "SRS_", "SCQ_TOTAL", "AQ_TOTAL")
@@ -53,8 +52,6 @@ class ABIDE(Builder):
 
     version = "1.0.0"
     catalog_id = "abide"
-    task = Task.binary
-    label_names = ["control", "autism"]
     fields = {"node_features": "node_features", "edge_index": "edge_index", "edge_weight": "edge_weight",
               "tabular": "tabular"}
     split_fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
@@ -88,7 +85,9 @@ class ABIDE(Builder):
         unknown_sites = set(frame["SITE_ID"]) - set(ABIDE_SITES)
         if unknown_sites:
             raise PrepareError(path, f"unknown SITE_ID value(s) {sorted(unknown_sites)}")
-        frame["label"] = frame["DX_GROUP"].map(_dx_table(frame["DX_GROUP"], path))
+        mapper = self.label_mapper(_dx_table(frame["DX_GROUP"]), what="DX_GROUP", source=path)
+        frame["label"] = [mapper.one(v, f"SUB_ID {s}") for s, v in zip(frame["SUB_ID"], frame["DX_GROUP"])]
+        mapper.finish()
         return frame.set_index("SUB_ID")
 
     def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
@@ -125,12 +124,10 @@ class ABIDE(Builder):
         }
 
 
-def _dx_table(dx: pd.Series, path: Path) -> dict[int, int]:
-    codes = set(dx.dropna().astype(int))
-    table = DX_OFFICIAL if 2 in codes else DX_RECODED
-    if dx.isna().any() or not codes <= set(table):
-        raise PrepareError(path, f"DX_GROUP has unexpected values {sorted(codes)} (expected 1/2 or 0/1)")
-    return table
+def _dx_table(dx: pd.Series) -> dict[int, str]:
+    """The official coding (1/2), or the recoded one (1/0) when the file has a 0 and no 2."""
+    values = set(pd.to_numeric(dx, errors="coerce").dropna())
+    return DX_RECODED if 0 in values and 2 not in values else DX_OFFICIAL
 
 
 def read_roi_signals(path: Path) -> np.ndarray:

@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 
-from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 
 SETS = ["Z", "O", "N", "F", "S"]
@@ -61,9 +60,7 @@ class BonnEEG(Builder):
         super().__init__(**params)
         if self.params["labels"] not in ("sets", "seizure"):
             raise ValueError(f"bonn_eeg: labels must be 'sets' or 'seizure', got {self.params['labels']!r}")
-        seizure = self.params["labels"] == "seizure"
-        self.task = Task.binary if seizure else Task.multiclass
-        self.label_names = SEIZURE_LABELS if seizure else SETS
+        self.view = "seizure" if self.params["labels"] == "seizure" else None
 
     def source_files(self, raw: Path) -> list[Path]:
         return [f for s in SETS for f in segment_files(raw, s)]
@@ -72,9 +69,10 @@ class BonnEEG(Builder):
         return 500
 
     def label_of(self, set_name: str) -> int:
+        """The set's class in the catalog's label order (seizure view: S vs the rest)."""
         if self.params["labels"] == "seizure":
-            return int(set_name == "S")
-        return SETS.index(set_name)
+            return self.label_names.index(SEIZURE_LABELS[set_name == "S"])
+        return self.label_names.index(set_name)
 
     def stratum(self, sample: dict[str, Any]) -> object:
         return sample["sample_id"][0]  # the set letter: both variants get the same splits

@@ -37,25 +37,23 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from climb.catalog.schema import Task
 from climb.prepare.builder import PrepareError, register_builder
 from climb.prepare.builders.images_2d import (Image2DBuilder, ImageRecord, class_folder_records, find_dir,
                                               find_file, read_table, require_values)
-from climb.prepare.labels.chexpert import (CHEXPERT14, DEFAULT_UNCERTAINTY, UNCERTAINTY_POLICIES, VINDR6,
-                                           VINDR6_COLUMNS, chexpert_vector)
+from climb.prepare.labels.chexpert import DEFAULT_UNCERTAINTY, UNCERTAINTY_POLICIES, VINDR6_COLUMNS, chexpert_vector
 
 VAL_FROM_TRAIN = 0.1
 
-COVID19_LABELS = ["normal", "bacterial", "COVID-19", "viral"]
-COVID19_FOLDERS = {"Normal": 0, "BacterialPneumonia": 1, "COVID-19": 2, "ViralPneumonia": 3}
+COVID19_FOLDERS = {"Normal": "normal", "BacterialPneumonia": "bacterial", "COVID-19": "COVID-19",
+                   "ViralPneumonia": "viral"}
 
-CORONAHACK_LABELS = ["normal", "bacterial", "viral"]
-# (Label, Label_1_Virus_category) -> class; Label is spelled "Pnemonia" in the official file.
-CORONAHACK_TABLE: dict[tuple[str, str], int | None] = {
-    ("Normal", ""): 0,
-    ("Pnemonia", "bacteria"): 1,
-    ("Pnemonia", "Virus"): 2,
-    ("Pnemonia", "Stress-Smoking"): None,  # ARDS from smoking: none of the 3 classes, left out
+# "Label/Label_1_Virus_category" -> class; Label is spelled "Pnemonia" in the official file
+# (real_samples/coronahack: 6,197 rows, these four combinations and no other).
+CORONAHACK_TABLE: dict[str, str | None] = {
+    "Normal/": "normal",
+    "Pnemonia/bacteria": "bacterial",
+    "Pnemonia/Virus": "viral",  # includes the COVID-19 and SARS images (Label_2_Virus_category)
+    "Pnemonia/Stress-Smoking": None,  # ARDS from smoking: none of the 3 classes, left out and counted
 }
 CORONAHACK_SPLITS = {"TRAIN": "train", "TEST": "test"}
 
@@ -69,8 +67,6 @@ class Covid19CXR(ChestXRay):
     """COVID-19 detection X-rays: normal / bacterial / COVID-19 / viral; official Train/Val data."""
 
     catalog_id = "covid19_cxr"
-    task = Task.multiclass
-    label_names = COVID19_LABELS
     val_from_train = VAL_FROM_TRAIN
     split_policy = ("official TrainData -> train (10% carved out, seeded and stratified, as val), "
                     "ValData -> test; no patient ids are published, so each image is its own patient")
@@ -81,7 +77,8 @@ class Covid19CXR(ChestXRay):
             root = find_dir(raw, folder)
             if root is None:
                 raise PrepareError(raw / folder, "folder not found (up to 3 levels down)")
-            recs += class_folder_records(root, COVID19_FOLDERS, split, id_prefix=f"{folder}/", skip="")
+            recs += class_folder_records(root, self.class_index(COVID19_FOLDERS), split, id_prefix=f"{folder}/",
+                                         skip="")
         return recs
 
 
@@ -90,8 +87,6 @@ class CoronaHack(ChestXRay):
     """CoronaHack: normal / bacterial / viral pneumonia, official TRAIN/TEST from the metadata."""
 
     catalog_id = "coronahack"
-    task = Task.multiclass
-    label_names = CORONAHACK_LABELS
     val_from_train = VAL_FROM_TRAIN
     split_policy = ("official Dataset_type TRAIN -> train (10% carved out, seeded and stratified, as "
                     "val), TEST -> test; each image is its own patient (no patient ids published)")
@@ -101,25 +96,26 @@ class CoronaHack(ChestXRay):
         meta = find_file(raw, self.index_files)
         cols = ["X_ray_image_name", "Label", "Dataset_type", "Label_1_Virus_category"]
         df = read_table(meta, cols)
-        require_values(meta, df, cols[:3])
+        require_values(meta, df, [cols[0], cols[2]])
+        mapper = self.label_mapper(CORONAHACK_TABLE, what="Label/Label_1_Virus_category", source=meta)
         image_root = next((d for d in (raw / "Coronahack-Chest-XRay-Dataset" / "Coronahack-Chest-XRay-Dataset",
                                        raw / "Coronahack-Chest-XRay-Dataset", raw) if d.is_dir()))
         recs = []
         for i, row in enumerate(df.to_dict("records")):
-            key = (str(row["Label"]).strip(), "" if pd.isna(row["Label_1_Virus_category"])
-                   else str(row["Label_1_Virus_category"]).strip())
-            if key not in CORONAHACK_TABLE:
-                raise PrepareError(meta, f"row {i + 2}: unknown label combination {key}")
             split = CORONAHACK_SPLITS.get(str(row["Dataset_type"]).strip().upper())
             if split is None:
                 raise PrepareError(meta, f"row {i + 2}: unknown Dataset_type {row['Dataset_type']!r}")
-            if CORONAHACK_TABLE[key] is None:
-                continue
             name = str(row["X_ray_image_name"]).strip()
+            virus = "" if pd.isna(row["Label_1_Virus_category"]) else str(row["Label_1_Virus_category"]).strip()
+            label = mapper.one(None if pd.isna(row["Label"]) else f"{str(row['Label']).strip()}/{virus}",
+                               f"row {i + 2} ({name})")
+            if label is None:
+                continue
             path = image_root / split / name
             if not path.is_file():
                 raise PrepareError(meta, f"row {i + 2}: image {split}/{name} not found under {image_root}")
-            recs.append(ImageRecord(f"{split}/{name}", f"{split}/{name}", path, CORONAHACK_TABLE[key], split))
+            recs.append(ImageRecord(f"{split}/{name}", f"{split}/{name}", path, label, split))
+        mapper.finish()
         return recs
 
 
@@ -128,8 +124,6 @@ class VinDrCXR(ChestXRay):
     """VinDr-CXR: 6 image-level diagnoses (multilabel), official train/test."""
 
     catalog_id = "vindr_cxr"
-    task = Task.multilabel
-    label_names = VINDR6
     default_params: ClassVar[dict[str, Any]] = {"size": 224, "rater_vote": "majority"}
     val_from_train = VAL_FROM_TRAIN
     hash_images = False
@@ -156,7 +150,7 @@ class VinDrCXR(ChestXRay):
     def _labels(self, meta: Path) -> dict[str, np.ndarray]:
         df = read_table(meta, ["image_id"])
         columns = []
-        for name in VINDR6:
+        for name in self.label_names:
             col = next((c for c in VINDR6_COLUMNS[name] if c in df.columns), None)
             if col is None:
                 raise PrepareError(meta, f"missing required column {VINDR6_COLUMNS[name][0]!r}")
@@ -173,8 +167,6 @@ class VinDrCXR(ChestXRay):
 class CheXpertLabelled(ChestXRay):
     """Shared by CheXpert and MIMIC-CXR: 14 observations under an explicit uncertainty policy."""
 
-    task = Task.multilabel
-    label_names = CHEXPERT14
     default_params: ClassVar[dict[str, Any]] = {"size": 224, "uncertainty": DEFAULT_UNCERTAINTY}
     hash_images = False
 
@@ -185,13 +177,14 @@ class CheXpertLabelled(ChestXRay):
                              f"got {self.params['uncertainty']!r}")
 
     def _label_matrix(self, meta: Path, df: pd.DataFrame) -> np.ndarray:
-        values = df[CHEXPERT14].apply(pd.to_numeric, errors="coerce")
-        bad = ~(values.isin([1.0, 0.0, -1.0]) | values.isna())
+        names = self.label_names
+        values = df[names].apply(pd.to_numeric, errors="coerce")
+        bad = ~(values.isin([1.0, 0.0, -1.0]) | df[names].isna())
         if bad.to_numpy().any():
-            r, c = np.argwhere(bad.to_numpy())[0]
-            raise PrepareError(meta, f"row {r + 2}: {CHEXPERT14[c]} = {df[CHEXPERT14[c]].iloc[r]} is not "
-                               "1, 0, -1 or blank")
-        return chexpert_vector(values.to_numpy(), self.params["uncertainty"]).reshape(len(df), len(CHEXPERT14))
+            rows, cols = np.nonzero(bad.to_numpy())
+            shown = ", ".join(f"row {r + 2} {names[c]} = {df[names[c]].iloc[r]}" for r, c in zip(rows[:5], cols[:5]))
+            raise PrepareError(meta, f"{len(set(rows))} row(s) with values other than 1, 0, -1 or blank: {shown}")
+        return chexpert_vector(values.to_numpy(), self.params["uncertainty"]).reshape(len(df), len(names))
 
 
 MIMIC_SPLITS = {"train": "train", "validate": "val", "test": "test"}
@@ -213,17 +206,20 @@ class MIMICCXR(CheXpertLabelled):
         label_file = find_file(raw, self.index_files[2:])
         splits = read_table(split_file, ["dicom_id", "study_id", "subject_id", "split"])
         require_values(split_file, splits, ["dicom_id", "study_id", "subject_id", "split"])
-        labels = read_table(label_file, ["subject_id", "study_id", *CHEXPERT14])
+        labels = read_table(label_file, ["subject_id", "study_id", *self.label_names])
         matrix = self._label_matrix(label_file, labels)
         by_study = {int(s): matrix[k] for k, s in enumerate(labels["study_id"])}
+        unlabelled = self.label_mapper(None, what="study label row", source=label_file)
         recs = []
         for i, row in enumerate(splits.to_dict("records")):
             split = MIMIC_SPLITS.get(str(row["split"]).strip())
             if split is None:
                 raise PrepareError(split_file, f"row {i + 2}: unknown split {row['split']!r}")
             study, subject = int(row["study_id"]), int(row["subject_id"])
-            if study not in by_study:
-                continue  # a study without a report label row (documented above)
+            if study not in by_study:  # a study without a report label row (documented above): counted
+                unlabelled.exclude("image of a study without a row in the CheXpert label file",
+                                   f"{split_file.name} row {i + 2} (study {study})")
+                continue
             path = self._image(raw, subject, study, str(row["dicom_id"]).strip(), split_file, i)
             recs.append(ImageRecord(str(row["dicom_id"]).strip(), str(subject), path, by_study[study], split))
         return recs
@@ -267,7 +263,7 @@ class CheXpert(CheXpertLabelled):
         recs = []
         for csv_name, split in (("train.csv", "train"), ("valid.csv", "test")):
             meta = root / csv_name
-            df = read_table(meta, ["Path", *CHEXPERT14])
+            df = read_table(meta, ["Path", *self.label_names])
             require_values(meta, df, ["Path"])
             matrix = self._label_matrix(meta, df)
             for i, rel in enumerate(df["Path"].astype(str).str.strip()):

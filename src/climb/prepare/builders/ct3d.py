@@ -7,17 +7,24 @@ LNDb (Zenodo layout, extracted)::
                                           AgrLevel, Nodule, Volume, Text
 
 x, y, z are world coordinates (mm). Each row -> one patch of `patch` voxels centred
-on the finding, resampled to `spacing_mm` isotropic voxels. Classes: Nodule = 1 with
-equivalent diameter (6 V / pi)^(1/3) >= 3 mm -> "nodule >= 3 mm"; Nodule = 1 below
-3 mm -> "nodule < 3 mm"; Nodule = 0 -> "non-nodule". Patient id = LNDbID.
+on the finding, resampled to `spacing_mm` isotropic voxels. Classes (LNDb's own categories,
+lndb.grand-challenge.org/Data): Nodule = 0 -> "non-nodule"; Nodule = 1 -> "nodule >= 3 mm"
+when the radiologists segmented it, "nodule < 3 mm" when they marked its centroid only. The
+real trainNodules_gt.csv (real_samples/lndb, 1,219 rows) gives every unsegmented finding the
+volume of a 3 mm sphere, 4/3 pi 1.5^3 = 14.137 mm^3 (all 451 non-nodules and 143 nodules; no
+nodule is smaller): that placeholder volume marks a nodule < 3 mm (625 / 143 / 451 rows).
+An equivalent-diameter rule (>= 3 mm) would put all 143 small nodules into ">= 3 mm".
 
-KiTS23 (GitHub layout)::
+KiTS23 (GitHub layout, neheller/kits23)::
 
     dataset/kits23.json                   [{"case_id": "case_00000", "malignant": true, ...}, ...]
     dataset/case_00000/imaging.nii.gz     (slices, H, W), HU
 
-Each case -> the whole volume resampled to `shape`; label benign 0 / malignant 1.
-Patient id = case_id.
+Each case -> the whole volume resampled to `shape`; label benign / malignant. The official
+kits23.json (real_samples/kits23: 489 cases) has `"malignant": null` for 7 cases
+(case_00461, 00512, 00514, 00515, 00541, 00544, 00550): pathology unknown. Those are left
+out and counted in the card (`missing_labels="exclude"`, the default; `"error"` refuses
+them), never coerced to benign. Patient id = case_id.
 
 Both: HU window (centre, width) mapped to [0, 1] float32, field `volume` (1, D, H, W);
 no official labelled test split, so seeded splits grouped by patient, stratified by label.
@@ -32,8 +39,13 @@ from typing import Any
 
 import numpy as np
 
-from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
+from climb.prepare.labels.mapping import MISSING_POLICIES, check_policy, normalise
+
+SPHERE_3MM_MM3 = 4.0 / 3.0 * np.pi * 1.5 ** 3  # LNDb's volume for findings marked by their centroid only
+LNDB_SEGMENTED, LNDB_SMALL = "1 (segmented)", "1 (centroid only, 3 mm sphere volume)"
+LNDB_CLASSES = {0: "non-nodule", LNDB_SEGMENTED: "nodule >= 3 mm", LNDB_SMALL: "nodule < 3 mm"}
+KITS_MALIGNANT = {True: "malignant", False: "benign"}
 
 MET_TYPES = {"MET_CHAR": "i1", "MET_UCHAR": "u1", "MET_SHORT": "i2", "MET_USHORT": "u2", "MET_INT": "i4",
              "MET_UINT": "u4", "MET_LONG": "i8", "MET_ULONG": "u8", "MET_FLOAT": "f4", "MET_DOUBLE": "f8"}
@@ -120,8 +132,6 @@ class LNDb(Builder):
 
     version = "1.0.0"
     catalog_id = "lndb"
-    task = Task.multiclass
-    label_names = ["nodule >= 3 mm", "nodule < 3 mm", "non-nodule"]
     fields = {"volume": "volume"}
     split_fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
     split_seed = 0
@@ -175,17 +185,22 @@ class LNDb(Builder):
         return {"volume": {"spacing_mm": self.params["spacing_mm"], "hu_window": {"centre": c, "width": w},
                            "scale": "HU window mapped to [0, 1]", "axes": "1, z, y, x"}}
 
-    @staticmethod
-    def label_of(nodule: int, volume_mm3: float) -> int:
-        if int(nodule) == 0:
-            return 2
-        diameter = (6.0 * float(volume_mm3) / np.pi) ** (1.0 / 3.0)
-        return 0 if diameter >= 3.0 else 1
+    def label_key(self, nodule: Any, volume_mm3: float) -> Any:
+        """The LNDB_CLASSES key of a finding: Nodule as published, `1` split by segmented or not."""
+        if normalise(nodule) != 1:
+            return nodule
+        return LNDB_SMALL if abs(float(volume_mm3) - SPHERE_3MM_MM3) < 1e-3 else LNDB_SEGMENTED
 
     def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
         df, scans = self._table(raw)
         centre, width = self.params["hu_window"]
         patch = tuple(int(v) for v in self.params["patch"])
+        mapper = self.label_mapper(LNDB_CLASSES, what="Nodule", source=self._csv(raw))
+        labels = [mapper.one(self.label_key(r["Nodule"], r["Volume"]),
+                             f"row {i + 2} (LNDb-{int(r['LNDbID']):04d} finding {int(r['FindingID'])})")
+                  for i, r in enumerate(df.to_dict("records"))]
+        mapper.finish()
+        df = df.assign(label=labels)
         for lndb_id, rows in df.groupby("LNDbID", sort=True):
             volume, spacing, origin, direction = read_mhd(scans[int(lndb_id)])
             for _, r in rows.iterrows():
@@ -196,7 +211,7 @@ class LNDb(Builder):
                 cube = extract_patch(volume, vox[::-1], spacing[::-1], patch, float(self.params["spacing_mm"]))
                 yield {"sample_id": f"LNDb-{int(lndb_id):04d}-{int(r['FindingID'])}",
                        "patient_id": f"LNDb-{int(lndb_id):04d}", "split": None,
-                       "label": self.label_of(r["Nodule"], r["Volume"]),
+                       "label": int(r["label"]),
                        "volume": hu_window(cube, centre, width)[None]}
 
 
@@ -206,38 +221,46 @@ class KiTS23(Builder):
 
     version = "1.0.0"
     catalog_id = "kits23"
-    task = Task.binary
-    label_names = ["benign", "malignant"]
     fields = {"volume": "volume"}
     split_fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
     split_seed = 0
     split_policy = "no official split with labels: seeded (0) 70/10/20 split grouped by case, stratified by label"
-    default_params: dict[str, Any] = {"shape": (64, 128, 128), "hu_window": (40.0, 400.0)}
+    default_params: dict[str, Any] = {"shape": (64, 128, 128), "hu_window": (40.0, 400.0),
+                                      "missing_labels": "exclude"}
 
-    def _meta(self, raw: Path) -> dict[str, bool]:
+    def __init__(self, **params: Any):
+        super().__init__(**params)
+        check_policy("missing_labels", self.params["missing_labels"], MISSING_POLICIES)
+
+    def _meta(self, raw: Path) -> dict[str, Any]:
         path = raw / "dataset" / "kits23.json"
         if not path.is_file():
             raise PrepareError(path, "metadata file not found")
         try:
             entries = json.loads(path.read_text())
-            return {str(e["case_id"]): bool(e["malignant"]) for e in entries}
+            return {str(e["case_id"]): e["malignant"] for e in entries}
         except (ValueError, KeyError, TypeError) as e:
             problem = f"not a list of cases with 'case_id' and 'malignant' ({type(e).__name__}: {e})"
             raise PrepareError(path, problem) from None
 
-    def _cases(self, raw: Path) -> list[tuple[str, bool, Path]]:
+    def _cases(self, raw: Path) -> list[tuple[str, int, Path]]:
+        path = raw / "dataset" / "kits23.json"
         meta = self._meta(raw)
         images = {p.parent.name: p for p in (raw / "dataset").glob("case_*/imaging.nii.gz")}
         if not images:
             raise PrepareError(raw / "dataset", "no case_*/imaging.nii.gz found")
         unknown = sorted(set(images) - set(meta))
         if unknown:
-            raise PrepareError(raw / "dataset" / "kits23.json", f"no metadata for case(s) {unknown[:10]}")
+            raise PrepareError(path, f"no metadata for case(s) {unknown[:10]}")
         absent = sorted(set(meta) - set(images))
         if absent:
-            raise PrepareError(raw / "dataset" / "kits23.json",
-                               f"case(s) without imaging.nii.gz: {absent[:10]} (run the KiTS download script)")
-        return [(case, meta[case], images[case]) for case in sorted(images)]
+            raise PrepareError(path, f"case(s) without imaging.nii.gz: {absent[:10]} (run the KiTS download script)")
+        mapper = self.label_mapper(KITS_MALIGNANT, what="malignant", source=path,
+                                   missing=self.params["missing_labels"],
+                                   hint="missing_labels=exclude leaves such cases out, counted in the card")
+        cases = [(case, mapper.one(meta[case], case), images[case]) for case in sorted(images)]
+        mapper.finish()
+        return [c for c in cases if c[1] is not None]
 
     def source_files(self, raw: Path) -> list[Path]:
         return [raw / "dataset" / "kits23.json"] + [p for _, _, p in self._cases(raw)]
@@ -264,7 +287,7 @@ class KiTS23(Builder):
     def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
         centre, width = self.params["hu_window"]
         shape = tuple(int(v) for v in self.params["shape"])
-        for case, malignant, path in self._cases(raw):
+        for case, label, path in self._cases(raw):
             vol = zoom_to(self._load(path), shape)
-            yield {"sample_id": case, "patient_id": case, "split": None, "label": int(malignant),
+            yield {"sample_id": case, "patient_id": case, "split": None, "label": label,
                    "volume": hu_window(vol, centre, width)[None]}

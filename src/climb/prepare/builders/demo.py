@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 from climb.prepare.splits import grouped_stratified_split
 
@@ -90,25 +89,22 @@ class UCRSpec:
 
     stem: str
     length: int
-    task: Task
-    label_names: list[str]
-    label_map: dict[int, int]  # UCR class value -> index into label_names
+    label_map: dict[int, str]  # UCR class value -> class name (the catalog entry's labels)
     description: str
     patients: str  # what patient_id = beat id means for the splits
 
 
 UCR = {
     "ecg5000": UCRSpec(
-        "ECG5000", 140, Task.multiclass,
-        ["Normal", "R-on-T PVC", "PVC", "SP or EB", "Unclassified beat"],
-        {1: 0, 2: 1, 3: 2, 4: 3, 5: 4},
+        "ECG5000", 140,
+        {1: "Normal", 2: "R-on-T PVC", 3: "PVC", 4: "SP or EB", 5: "Unclassified beat"},
         "20 h ECG of one patient with severe congestive heart failure (BIDMC CHF database, record "
         "chf07); 5000 beats extracted and interpolated to 140 samples each (UCR archive)",
         "all beats come from ONE patient (chf07): a within-patient beat classification task, not a test "
         "of generalisation to new patients",
     ),
     "ecg200": UCRSpec(
-        "ECG200", 96, Task.binary, ["normal", "myocardial infarction"], {1: 0, -1: 1},
+        "ECG200", 96, {1: "normal", -1: "myocardial infarction"},
         "single heartbeats of several patients, normal vs myocardial infarction (Olszewski 2001; "
         "UCR class -1 = abnormal)",
         "beats of one patient may fall in several splits (optimistic)",
@@ -131,7 +127,6 @@ class UCRBeats(PackageBuilder):
             raise ValueError(f"unknown UCR dataset {self.params['dataset']!r}; known: {sorted(UCR)}")
         self.spec = UCR[self.params["dataset"]]
         self.catalog_id = self.params["dataset"]
-        self.task, self.label_names = self.spec.task, self.spec.label_names
         self.split_policy = (f"official UCR train/test; val = seeded ({self.split_seed}) class-stratified "
                              f"{VAL_FRACTION_OF_TRAIN:.0%} of the train beats. No patient ids are published, so "
                              f"patient_id = beat id; {self.spec.patients}")
@@ -181,13 +176,13 @@ class UCRBeats(PackageBuilder):
         if value != int(value) or int(value) not in self.spec.label_map:
             raise PrepareError(path, f"line {line}: unknown class {value:g}; "
                                      f"expected one of {sorted(self.spec.label_map)}")
-        return self.spec.label_map[int(value)]
+        return self.label_names.index(self.spec.label_map[int(value)])
 
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
         return {"signal": {"lead_names": ["ECG"], "samples_per_beat": self.spec.length,
                            "sampling_rate": None, "units": "z-normalised per beat (as published)",
                            "note": "beats resampled to a fixed length by the UCR archive"},
-                "label": {"ucr_class_to_index": {str(k): v for k, v in self.spec.label_map.items()},
+                "label": {"ucr_class_to_label": {str(k): v for k, v in self.spec.label_map.items()},
                           "description": self.spec.description}}
 
 
@@ -215,8 +210,6 @@ class WDBC(PackageBuilder):
 
     catalog_id = "wdbc"
     version = "1.0.0"
-    task = Task.binary
-    label_names = WDBC_LABELS
     fields = {"tabular": "tabular"}
     split_fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
     split_seed = 0
@@ -236,7 +229,7 @@ class WDBC(PackageBuilder):
         features, labels = read_wdbc(self._file(raw))
         for i, (row, label) in enumerate(zip(features, labels)):
             yield {"sample_id": f"wdbc-{i:03d}", "patient_id": f"wdbc-{i:03d}", "split": None,
-                   "label": int(label), "tabular": row}
+                   "label": self.label_names.index(WDBC_LABELS[label]), "tabular": row}
 
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
         return {"tabular": {"feature_names": WDBC_FEATURES,
@@ -291,16 +284,12 @@ class PBMC68kReduced(PackageBuilder):
 
     catalog_id = "pbmc68k_reduced"
     version = "1.0.0"
-    task = Task.multiclass
     fields = {"tabular": "tabular"}
     split_fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
     split_seed = 0
     split_policy = ("no official split: seeded (0) split stratified by cell type, 70/10/20 % train/val/test "
                     "at cell level; all cells come from ONE donor (patient_id = cell barcode), so this is "
                     "a within-donor cell-typing task")
-    label_names = ["CD4+/CD25 T Reg", "CD4+/CD45RA+/CD25- Naive T", "CD4+/CD45RO+ Memory",
-                   "CD8+ Cytotoxic T", "CD8+/CD45RA+ Naive Cytotoxic", "CD14+ Monocyte", "CD19+ B",
-                   "CD34+", "CD56+ NK", "Dendritic"]
 
     def _file(self, raw: Path) -> Path:
         return raw / PBMC_FILE

@@ -76,6 +76,10 @@ class Image2DBuilder(Builder):
             self._cache[key] = recs
         return self._cache[key]
 
+    def class_index(self, names: dict[Any, str]) -> dict[Any, int]:
+        """`{native value: class name}` -> `{native value: index}` in the catalog's label order."""
+        return {key: self.label_names.index(name) for key, name in names.items()}
+
     def stratum_of(self, label: Any) -> object:
         return tuple(np.asarray(label).tolist()) if np.ndim(label) else int(label)
 
@@ -163,20 +167,24 @@ def read_table(path: Path, required: Iterable[str], **kwargs: Any) -> pd.DataFra
     return df
 
 
+def read_xlsx(path: Path) -> pd.DataFrame:
+    """The first worksheet of an .xlsx file (header = first row), read by pandas with openpyxl."""
+    if not path.is_file():
+        raise PrepareError(path, "file not found")
+    try:
+        df = pd.read_excel(path, sheet_name=0, engine="openpyxl")
+    except Exception as e:  # zipfile, XML and openpyxl errors of damaged or foreign files
+        raise PrepareError(path, f"unreadable spreadsheet ({type(e).__name__}: {e})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
 def require_values(path: Path, df: pd.DataFrame, columns: Iterable[str]) -> None:
     """PrepareError naming the first row with an empty required cell."""
     for col in columns:
         bad = df.index[df[col].isna()]
         if len(bad):
             raise PrepareError(path, f"row {int(bad[0]) + 2}: empty {col!r}")
-
-
-def map_label(path: Path, row: int, value: Any, table: dict, what: str) -> int:
-    """Look `value` up in an explicit label table, or fail naming the file and row."""
-    key = value.strip() if isinstance(value, str) else getattr(value, "item", lambda: value)()
-    if key not in table:
-        raise PrepareError(path, f"row {row + 2}: unknown {what} {key!r}; known: {sorted(map(str, table))}")
-    return table[key]
 
 
 def index_by_stem(root: Path, exts: Sequence[str] = IMAGE_EXTS) -> dict[str, Path]:
@@ -187,7 +195,7 @@ def index_by_stem(root: Path, exts: Sequence[str] = IMAGE_EXTS) -> dict[str, Pat
     """
     out: dict[str, Path] = {}
     for p in sorted(root.rglob("*")):
-        if p.suffix.lower() in exts and not p.name.startswith("._") and p.is_file():
+        if p.suffix.lower() in exts and not is_hidden(p, root) and p.is_file():
             out.setdefault(p.stem, p)
     return out
 
@@ -215,19 +223,33 @@ def find_dir(raw: Path, name: str, max_depth: int = 3) -> Path | None:
     return None
 
 
+def is_hidden(path: Path, root: Path) -> bool:
+    """True for files below `root` inside a hidden folder or hidden themselves (`.ipynb_checkpoints/`,
+    macOS `._x` resource forks, `.DS_Store`): copies and metadata, never samples."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
 def class_folder_records(root: Path, classes: dict[str, int], split: str | None, id_prefix: str = "",
                          skip: str = "_mask") -> list[ImageRecord]:
     """Records of a `root/<class folder>/<image>` layout; `skip` drops e.g. segmentation masks.
 
+    Every visible sub-folder of `root` must be a class folder (an unknown one is an error
+    naming it, not silently ignored); hidden files and folders are skipped (the real
+    Brain Tumor MRI download carries a `Testing/meningioma/.ipynb_checkpoints/` copy).
     No patient ids are published for these layouts, so each image is its own patient.
     """
+    unknown = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")
+                     and d.name not in classes)
+    if unknown:
+        raise PrepareError(root, f"folder(s) {unknown} are not class folders of this dataset; "
+                                 f"expected only {sorted(classes)}")
     recs: list[ImageRecord] = []
     for folder, label in classes.items():
         d = root / folder
         if not d.is_dir():
             continue
         for p in sorted(d.rglob("*")):
-            if p.suffix.lower() not in IMAGE_EXTS or (skip and skip in p.stem) or p.name.startswith("._"):
+            if p.suffix.lower() not in IMAGE_EXTS or (skip and skip in p.stem) or is_hidden(p, d):
                 continue
             sid = f"{id_prefix}{folder}/{p.relative_to(d).as_posix()}"
             recs.append(ImageRecord(sid, sid, p, label, split))
@@ -332,6 +354,6 @@ def square(img: Image.Image, size: int, channels: int) -> np.ndarray:
 
 __all__ = [
     "DICOM_EXTS", "IMAGE_EXTS", "Image2DBuilder", "ImageRecord", "carve_val", "class_folder_records",
-    "find_dir", "find_file", "index_by_stem", "load_image", "lookup_image", "map_label", "read_dicom",
-    "read_picture", "read_table", "require_values", "square", "to_uint8",
+    "find_dir", "find_file", "index_by_stem", "is_hidden", "load_image", "lookup_image", "read_dicom",
+    "read_picture", "read_table", "read_xlsx", "require_values", "square", "to_uint8",
 ]

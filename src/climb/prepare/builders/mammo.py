@@ -11,27 +11,26 @@ Official layouts (TCIA, downloaded with the NBIA Data Retriever):
   File Location), which is used to find the file. One sample per full mammogram (the
   first path component, e.g. ``Mass-Training_P_00001_LEFT_CC``); its label is the highest
   BI-RADS assessment among its abnormalities. Official train/test; a patient that appears
-  in both (mass and calcification cases were split separately) keeps only its test images.
+  in both (mass and calcification cases were split separately) keeps only its test images
+  (the train images left out are counted in the card). Real CSVs (real_samples/cbis_ddsm):
+  assessments 0-5 all occur; the density column is ``breast density`` in the calc CSVs and
+  ``breast_density`` in the mass CSVs (not read).
 * CMMD: ``CMMD_clinicaldata_revision.xlsx`` (ID1, LeftRight, Age, number, abnormality,
-  classification, subtype; a ``.csv`` export is read too) and ``CMMD/<ID1>/<study>/<series>/
+  classification, subtype; real_samples/cmmd: 1,872 rows, Benign 556 / Malignant 1,316,
+  read with openpyxl; a ``.csv`` export is read too) and ``CMMD/<ID1>/<study>/<series>/
   1-N.dcm``. Each DICOM is matched to its breast's row by patient folder and the DICOM's
   ImageLaterality (a patient with a single row needs no laterality). No official split.
 """
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-from xml.etree import ElementTree as ET
 
-import pandas as pd
-
-from climb.catalog.schema import Task
 from climb.prepare.builder import PrepareError, register_builder
-from climb.prepare.builders.images_2d import (DICOM_EXTS, Image2DBuilder, ImageRecord, map_label, read_table,
+from climb.prepare.builders.images_2d import (DICOM_EXTS, Image2DBuilder, ImageRecord, read_table, read_xlsx,
                                               require_values)
-from climb.prepare.labels.mammo import BIRADS, CBIS_ASSESSMENT_TO_BIRADS, CMMD_BINARY, CMMD_CLASSIFICATION
+from climb.prepare.labels.mammo import CBIS_ASSESSMENT_TO_BIRADS, CMMD_CLASSIFICATION
 
 CBIS_CSVS = {
     "train": ("mass_case_description_train_set.csv", "calc_case_description_train_set.csv"),
@@ -50,8 +49,6 @@ class CBISDDSM(Mammography):
     """CBIS-DDSM full mammograms with their image-level BI-RADS assessment (0-5)."""
 
     catalog_id = "cbis_ddsm"
-    task = Task.multiclass
-    label_names = BIRADS
     val_from_train = 0.1
     split_policy = ("official train/test case-description CSVs (10% of train patients carved out, "
                     "seeded and stratified, as val); patient = patient_id (P_NNNNN); train images of "
@@ -71,25 +68,34 @@ class CBISDDSM(Mammography):
     def records(self, raw: Path) -> list[ImageRecord]:
         series_dirs = _nbia_series_dirs(raw)
         images: dict[str, dict] = {}
+        mapper = self.label_mapper(CBIS_ASSESSMENT_TO_BIRADS, what="assessment", source=raw)
         for split, names in CBIS_CSVS.items():
             for name in names:
                 meta = self._csv(raw, name)
                 df = read_table(meta, CBIS_COLUMNS)
-                require_values(meta, df, CBIS_COLUMNS)
+                require_values(meta, df, [c for c in CBIS_COLUMNS if c != "assessment"])
                 for i, row in enumerate(df.to_dict("records")):
                     rel = str(row["image file path"]).strip().strip('"').replace("\\", "/")
                     key = rel.split("/")[0]
-                    label = map_label(meta, i, row["assessment"], CBIS_ASSESSMENT_TO_BIRADS, "assessment")
+                    label = mapper.one(row["assessment"], f"{name} row {i + 2} ({key})")
+                    if label is None:
+                        continue
                     if key in images:
                         images[key]["label"] = max(images[key]["label"], label)
                         continue
                     path = _cbis_dicom(raw, rel, series_dirs, meta, i)
                     images[key] = {"label": label, "path": path, "split": split,
                                    "patient": str(row["patient_id"]).strip()}
+        mapper.finish()
         test_patients = {v["patient"] for v in images.values() if v["split"] == "test"}
-        return [ImageRecord(k, v["patient"], v["path"], v["label"], v["split"])
-                for k, v in sorted(images.items())
-                if v["split"] == "test" or v["patient"] not in test_patients]
+        both = self.label_mapper(None, what="patients in both official splits", source=raw)
+        out = []
+        for k, v in sorted(images.items()):
+            if v["split"] == "train" and v["patient"] in test_patients:
+                both.exclude("train image of a patient who also has test images", k)
+                continue
+            out.append(ImageRecord(k, v["patient"], v["path"], v["label"], v["split"]))
+        return out
 
 
 def _nbia_series_dirs(raw: Path) -> dict[str, Path]:
@@ -129,8 +135,6 @@ class CMMD(Mammography):
     """CMMD: one sample per DICOM view, labelled benign / malignant from its breast's row."""
 
     catalog_id = "cmmd"
-    task = Task.binary
-    label_names = CMMD_BINARY
     split_fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
     split_policy = "seeded 70/10/20 split grouped by patient (ID1), stratified by label"
     index_files = CMMD_TABLES
@@ -143,11 +147,20 @@ class CMMD(Mammography):
         missing = [c for c in CMMD_COLUMNS if c not in df.columns]
         if missing:
             raise PrepareError(table_path, f"missing required column(s) {missing}; present: {list(df.columns)}")
-        require_values(table_path, df, CMMD_COLUMNS)
+        require_values(table_path, df, ["ID1", "LeftRight"])
+        mapper = self.label_mapper(CMMD_CLASSIFICATION, what="classification", source=table_path)
         breasts: dict[str, dict[str, int]] = {}
         for i, row in enumerate(df.to_dict("records")):
-            label = map_label(table_path, i, row["classification"], CMMD_CLASSIFICATION, "classification")
-            breasts.setdefault(str(row["ID1"]).strip(), {})[str(row["LeftRight"]).strip().upper()] = label
+            label = mapper.one(row["classification"], f"row {i + 2} ({row['ID1']} {row['LeftRight']})")
+            if label is None:
+                continue
+            sides = breasts.setdefault(str(row["ID1"]).strip(), {})
+            side = str(row["LeftRight"]).strip().upper()
+            if sides.get(side, label) != label:
+                raise PrepareError(table_path, f"row {i + 2}: {row['ID1']} {side} is listed twice with different "
+                                               "classifications")
+            sides[side] = label
+        mapper.finish()
         recs = []
         for path in _dicoms(raw):
             patient = next((part for part in reversed(path.relative_to(raw).parts[:-1]) if part in breasts), None)
@@ -176,89 +189,3 @@ def _cmmd_label(path: Path, sides: dict[str, int], table: Path) -> int:
         return next(iter(sides.values()))
     raise PrepareError(path, f"no row in {table.name} for laterality {side or '(none in the file)'!r}; "
                        f"rows for this patient: {sorted(sides)}")
-
-
-# ---------------------------------------------------------------- minimal .xlsx reading
-
-_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-
-
-def read_xlsx(path: Path) -> pd.DataFrame:
-    """First worksheet of an .xlsx as a table of strings/numbers (header = first row).
-
-    Uses openpyxl through pandas when it is installed, else a small reader of the
-    Office Open XML cells (shared strings, inline strings, numbers, booleans).
-    """
-    try:
-        import openpyxl  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        try:
-            return pd.read_excel(path, sheet_name=0)
-        except Exception as e:
-            raise PrepareError(path, f"unreadable spreadsheet ({type(e).__name__}: {e})") from None
-    try:
-        with zipfile.ZipFile(path) as z:
-            shared = _shared_strings(z)
-            rows = _sheet_rows(z, _first_sheet(z), shared)
-    except (zipfile.BadZipFile, KeyError, ET.ParseError, OSError, ValueError) as e:
-        raise PrepareError(path, f"unreadable spreadsheet ({type(e).__name__}: {e})") from None
-    if not rows:
-        raise PrepareError(path, "the first worksheet is empty")
-    header = [str(h).strip() if h is not None else f"column{j}" for j, h in enumerate(rows[0])]
-    body = [r + [None] * (len(header) - len(r)) for r in rows[1:]]
-    return pd.DataFrame([r[:len(header)] for r in body], columns=header)
-
-
-def _shared_strings(z: zipfile.ZipFile) -> list[str]:
-    if "xl/sharedStrings.xml" not in z.namelist():
-        return []
-    root = ET.fromstring(z.read("xl/sharedStrings.xml"))
-    return ["".join(t.text or "" for t in si.iter(f"{_NS}t")) for si in root.iter(f"{_NS}si")]
-
-
-def _first_sheet(z: zipfile.ZipFile) -> str:
-    workbook = ET.fromstring(z.read("xl/workbook.xml"))
-    sheet = next(workbook.iter(f"{_NS}sheet"))
-    rid = sheet.get(f"{_REL_NS}id")
-    rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
-    for rel in rels:
-        if rel.get("Id") == rid:
-            target = rel.get("Target", "")
-            return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-    raise KeyError(f"worksheet relation {rid}")
-
-
-def _column_index(ref: str) -> int:
-    n = 0
-    for ch in ref:
-        if not ch.isalpha():
-            break
-        n = n * 26 + ord(ch.upper()) - 64
-    return n - 1
-
-
-def _sheet_rows(z: zipfile.ZipFile, name: str, shared: list[str]) -> list[list]:
-    rows: list[list] = []
-    for row in ET.fromstring(z.read(name)).iter(f"{_NS}row"):
-        cells: dict[int, object] = {}
-        for k, c in enumerate(row.iter(f"{_NS}c")):
-            col = _column_index(c.get("r", "")) if c.get("r") else k
-            kind, v = c.get("t"), c.find(f"{_NS}v")
-            if kind == "inlineStr":
-                cells[col] = "".join(t.text or "" for t in c.iter(f"{_NS}t"))
-            elif v is None or v.text is None:
-                continue
-            elif kind == "s":
-                cells[col] = shared[int(v.text)]
-            elif kind in ("str", "e"):
-                cells[col] = v.text
-            elif kind == "b":
-                cells[col] = v.text == "1"
-            else:
-                num = float(v.text)
-                cells[col] = int(num) if num.is_integer() else num
-        rows.append([cells.get(j) for j in range(max(cells, default=-1) + 1)])
-    return rows

@@ -17,42 +17,14 @@ import numpy as np
 from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 
-ORGANS = ["bladder", "femur-left", "femur-right", "heart", "kidney-left", "kidney-right", "liver",
-          "lung-left", "lung-right", "pancreas", "spleen"]
-
-# flag -> (task, label names, is 3D); from MedMNIST's INFO table.
-MEDMNIST: dict[str, tuple[Task, list[str], bool]] = {
-    "pathmnist": (Task.multiclass, ["adipose", "background", "debris", "lymphocytes", "mucus",
-                                    "smooth muscle", "normal colon mucosa", "cancer-associated stroma",
-                                    "colorectal adenocarcinoma epithelium"], False),
-    "chestmnist": (Task.multilabel, ["atelectasis", "cardiomegaly", "effusion", "infiltration", "mass",
-                                     "nodule", "pneumonia", "pneumothorax", "consolidation", "edema",
-                                     "emphysema", "fibrosis", "pleural", "hernia"], False),
-    "dermamnist": (Task.multiclass, ["actinic keratoses and intraepithelial carcinoma",
-                                     "basal cell carcinoma", "benign keratosis-like lesions",
-                                     "dermatofibroma", "melanoma", "melanocytic nevi", "vascular lesions"],
-                   False),
-    "octmnist": (Task.multiclass, ["choroidal neovascularization", "diabetic macular edema", "drusen",
-                                   "normal"], False),
-    "pneumoniamnist": (Task.binary, ["normal", "pneumonia"], False),
-    "retinamnist": (Task.multiclass, ["0", "1", "2", "3", "4"], False),
-    "breastmnist": (Task.binary, ["malignant", "normal, benign"], False),
-    "bloodmnist": (Task.multiclass, ["basophil", "eosinophil", "erythroblast", "immature granulocytes",
-                                     "lymphocyte", "monocyte", "neutrophil", "platelet"], False),
-    "tissuemnist": (Task.multiclass, ["Collecting Duct, Connecting Tubule", "Distal Convoluted Tubule",
-                                      "Glomerular endothelial cells", "Interstitial endothelial cells",
-                                      "Leukocytes", "Podocytes", "Proximal Tubule Segments",
-                                      "Thick Ascending Limb"], False),
-    "organamnist": (Task.multiclass, ORGANS, False),
-    "organcmnist": (Task.multiclass, ORGANS, False),
-    "organsmnist": (Task.multiclass, ORGANS, False),
-    "organmnist3d": (Task.multiclass, ORGANS, True),
-    "nodulemnist3d": (Task.binary, ["benign", "malignant"], True),
-    "adrenalmnist3d": (Task.binary, ["normal", "hyperplasia"], True),
-    "fracturemnist3d": (Task.multiclass, ["buckle rib fracture", "nondisplaced rib fracture",
-                                          "displaced rib fracture"], True),
-    "vesselmnist3d": (Task.binary, ["vessel", "aneurysm"], True),
-    "synapsemnist3d": (Task.binary, ["inhibitory synapse", "excitatory synapse"], True),
+# flag -> is the file 3D. Task and label names (MedMNIST's INFO table, medmnist/info.py v3.0.2,
+# whose label order is the npz's class index) are in each flag's catalog entry; note that
+# OrganMNIST3D orders its 11 organs differently from Organ{A,C,S}MNIST (liver = 0, not 6).
+MEDMNIST: dict[str, bool] = {
+    "pathmnist": False, "chestmnist": False, "dermamnist": False, "octmnist": False, "pneumoniamnist": False,
+    "retinamnist": False, "breastmnist": False, "bloodmnist": False, "tissuemnist": False, "organamnist": False,
+    "organcmnist": False, "organsmnist": False, "organmnist3d": True, "nodulemnist3d": True,
+    "adrenalmnist3d": True, "fracturemnist3d": True, "vesselmnist3d": True, "synapsemnist3d": True,
 }
 SIZES_2D = (28, 64, 128, 224)
 SIZES_3D = (28, 64)
@@ -68,16 +40,23 @@ class MedMNIST(Builder):
     def __init__(self, **params: Any):
         super().__init__(**params)
         flag = self.params["flag"]
-        self.task, self.label_names, self.is_3d = MEDMNIST[flag]
+        self.is_3d = MEDMNIST[flag]
         self.catalog_id = flag
         self.fields = {"volume" if self.is_3d else "image": "volume" if self.is_3d else "image"}
         self.split_policy = "official MedMNIST train/val/test (no patient ids published)"
         self._label_cache: dict[str, np.ndarray] | None = None
         self._image_cache: dict[str, np.ndarray] = {}
 
-    def _file(self, raw: Path) -> Path:
+    def file_name(self) -> str:
         flag, size = self.params["flag"], self.params["size"]
-        return raw / (f"{flag}.npz" if size == 28 else f"{flag}_{size}.npz")
+        return f"{flag}.npz" if size == 28 else f"{flag}_{size}.npz"
+
+    def _file(self, raw: Path) -> Path:
+        return raw / self.file_name()
+
+    def download_include(self) -> list[str] | None:
+        """A MedMNIST+ size is one more file of the entry's source; the 28 px file is its default selection."""
+        return None if self.params["size"] == 28 else [self.file_name()]
 
     def source_files(self, raw: Path) -> list[Path]:
         return [self._file(raw)]
@@ -152,7 +131,7 @@ def _channels_first(img: np.ndarray, is_3d: bool) -> np.ndarray:
     return np.moveaxis(img, -1, 0)
 
 
-for _flag, (_task, _labels, _is3d) in MEDMNIST.items():
+for _flag, _is3d in MEDMNIST.items():
     for _size in SIZES_3D if _is3d else SIZES_2D:
         _name = _flag if _size == 28 else f"{_flag}_{_size}"
         register_builder(_name, flag=_flag, size=_size)(MedMNIST)

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 
+EXPIRE_FLAG = {0: "survived", 1: "died in hospital"}  # HOSPITAL_EXPIRE_FLAG
 ADMISSIONS_NAMES = ("ADMISSIONS.csv", "ADMISSIONS.MODIFIED_missing_hadm168674.csv")
 ADMISSION_TYPES = ["EMERGENCY", "ELECTIVE", "URGENT", "NEWBORN"]
 ADMISSION_LOCATIONS = ["EMERGENCY ROOM ADMIT", "TRANSFER FROM HOSP/EXTRAM", "CLINIC REFERRAL/PREMATURE",
@@ -71,8 +71,6 @@ class MIMIC3DemoMortality(Builder):
 
     version = "1.0.0"
     catalog_id = "mimic3_demo"
-    task = Task.binary
-    label_names = ["survived", "died"]
     fields = {"tabular": "tabular", "ehr_text": "text"}
     split_fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
     split_seed = 0
@@ -119,9 +117,9 @@ class MIMIC3DemoMortality(Builder):
     def _cohort(self, raw: Path) -> pd.DataFrame:
         path = self._admissions_file(raw)
         adm = self._read(path, ADMISSION_COLUMNS, ["admittime", "dischtime", "deathtime", "edregtime", "edouttime"])
-        flags = set(adm["hospital_expire_flag"].dropna().unique())
-        if adm["hospital_expire_flag"].isna().any() or not flags <= {0, 1}:
-            raise PrepareError(path, f"hospital_expire_flag must be 0/1, found {sorted(flags)}")
+        mapper = self.label_mapper(EXPIRE_FLAG, what="hospital_expire_flag", source=path)
+        adm["label"] = [mapper.one(f, f"hadm_id {h}") for h, f in zip(adm["hadm_id"], adm["hospital_expire_flag"])]
+        mapper.finish()
         if adm["admittime"].isna().any() or adm["dischtime"].isna().any():
             raise PrepareError(path, "admissions without admittime or dischtime")
         if not adm["hadm_id"].is_unique:
@@ -177,7 +175,7 @@ class MIMIC3DemoMortality(Builder):
             info = _early_info(row, patient, icu.get(hadm_id), ev)
             yield {
                 "sample_id": str(hadm_id), "patient_id": str(row["subject_id"]), "split": None,
-                "label": int(row["hospital_expire_flag"]),
+                "label": int(row["label"]),
                 "tabular": np.array([info[n] for n in FEATURE_NAMES], dtype=np.float32),
                 "ehr_text": _text(info, row, ev),
             }

@@ -5,8 +5,11 @@ window of the ECG centred on the annotated R peak, `before` samples before and `
 samples after it (default 90 / 166 at 360 Hz, i.e. 0.25 s / 0.46 s), lead MLII
 (`leads="both"` adds the record's second lead, which varies: V1, V2, V4 or V5), in mV.
 Beats whose window runs past the record's ends are skipped and counted (`edge="skip"`)
-or padded with the edge value (`edge="pad"`). Non-beat annotations (rhythm, noise, ...)
-and `!` (ventricular flutter wave) are not beats in the AAMI classes and are ignored.
+or padded with the edge value (`edge="pad"`). Non-beat annotations (`NON_BEATS`: rhythm and
+signal-quality changes, comments, `!` ventricular flutter waves, `x` non-conducted P waves,
+VF onset/offset, ...) are not beats in the AAMI classes: they are left out and counted per
+symbol in the card; a symbol in neither table is an error. The 48 real records hold 109,494
+AAMI beats and the non-beat symbols + ~ ! " x | [ ] (../shared/data/mitdb).
 
 AAMI EC57 classes (`AAMI_CLASS`): N = N L R e j; S = A a J S; V = V E; F = F; Q = / f Q.
 
@@ -30,10 +33,8 @@ from typing import Any
 import numpy as np
 import wfdb
 
-from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 
-AAMI_CLASSES = ["N", "S", "V", "F", "Q"]
 AAMI_CLASS: dict[str, str] = {
     "N": "N", "L": "N", "R": "N", "e": "N", "j": "N",
     "A": "S", "a": "S", "J": "S", "S": "S",
@@ -46,6 +47,15 @@ DS1 = ("101", "106", "108", "109", "112", "114", "115", "116", "118", "119", "12
 DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "210", "212", "213", "214",
        "219", "221", "222", "228", "231", "232", "233", "234")
 PACED = ("102", "104", "107", "217")
+# PhysioNet annotation codes (ecgcodes) that mark no beat: left out of the beat samples, counted.
+NON_BEATS: dict[str, str] = {
+    "+": "rhythm change", "~": "signal quality change", "|": "isolated QRS-like artifact",
+    "!": "ventricular flutter wave", "x": "non-conducted P wave (blocked APC)", "[": "start of ventricular flutter/fibrillation",
+    "]": "end of ventricular flutter/fibrillation", '"': "comment", "(": "waveform onset", ")": "waveform end",
+    "p": "peak of P wave", "t": "peak of T wave", "u": "peak of U wave", "`": "PQ junction", "'": "J point",
+    "^": "non-conducted pacer spike", "s": "ST change", "T": "T wave change", "*": "systole", "D": "diastole",
+    "=": "measurement annotation", "@": "link to external data",
+}
 SAMPLING_RATE = 360
 VAL_CANDIDATES = 1000
 # bytes per sample of the WFDB storage formats we check file sizes for
@@ -57,8 +67,6 @@ class MITDB(Builder):
 
     catalog_id = "mitdb"
     version = "1.0.0"
-    task = Task.multiclass
-    label_names = AAMI_CLASSES
     fields = {"signal": "signal"}
     default_params: dict[str, Any] = {"before": 90, "after": 166, "leads": "MLII", "edge": "skip",
                                       "val_records": 4, "val_seed": 0}
@@ -99,25 +107,33 @@ class MITDB(Builder):
     def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
         self._skipped_at_edges = 0
         self.val_set = self._choose_validation(raw)
+        mapper = self.label_mapper({**AAMI_CLASS, **dict.fromkeys(NON_BEATS)}, what="annotation symbol", source=raw)
         for record in DS1 + DS2:
-            yield from self._beats(raw / record, record)
+            yield from self._beats(raw / record, record, mapper)
+        mapper.finish()
 
-    def _beats(self, path: Path, record: str) -> Iterator[dict[str, Any]]:
+    def _beats(self, path: Path, record: str, mapper) -> Iterator[dict[str, Any]]:
         before, after = int(self.params["before"]), int(self.params["after"])
         header = read_header(path)
         signal, _ = read_wfdb(path, expect_rate=SAMPLING_RATE, channels=self._channels(header, path))
-        positions, symbols = read_beats(path, header.sig_len)
+        positions, symbols = read_annotations(path)
+        labels = [mapper.one(sym, f"{record}.atr sample {pos}") for pos, sym in zip(positions, symbols)]
+        beats = [i for i, label in enumerate(labels) if label is not None]
+        positions, labels = positions[beats], [labels[i] for i in beats]
+        if len(positions) and (positions.min() < 0 or positions.max() >= header.sig_len):
+            raise PrepareError(path.with_suffix(".atr"), f"beat annotations outside the record "
+                                                         f"(0..{header.sig_len - 1})")
         if self.params["edge"] == "pad":
             signal = np.pad(signal, ((0, 0), (before, after)), mode="edge")
             positions = positions + before
         split = self.split_of(record)
-        for pos, sym in zip(positions, symbols):
+        for pos, label in zip(positions, labels):
             if pos - before < 0 or pos + after > signal.shape[1]:
                 self._skipped_at_edges += 1
                 continue
             ann_pos = pos - before if self.params["edge"] == "pad" else pos
             yield {"sample_id": f"{record}:{ann_pos}", "patient_id": record, "split": split,
-                   "label": AAMI_CLASSES.index(AAMI_CLASS[sym]),
+                   "label": label,
                    "signal": np.ascontiguousarray(signal[:, pos - before:pos + after])}
 
     def _choose_validation(self, raw: Path) -> tuple[str, ...]:
@@ -125,9 +141,8 @@ class MITDB(Builder):
             return ()
         counts = {}
         for record in DS1:
-            header = read_header(raw / record)
-            _, symbols = read_beats(raw / record, header.sig_len)
-            counts[record] = [sum(AAMI_CLASS[s] == c for s in symbols) for c in ("S", "V", "F")]
+            _, symbols = read_annotations(raw / record)
+            counts[record] = [sum(AAMI_CLASS.get(s) == c for s in symbols) for c in ("S", "V", "F")]
         return validation_records(counts, int(self.params["val_records"]), int(self.params["val_seed"]))
 
     def _channels(self, header: wfdb.Record, path: Path) -> list[int]:
@@ -226,8 +241,8 @@ def read_wfdb(record: Path, *, expect_rate: float | None = None, expect_leads: S
     return np.ascontiguousarray(data.T, dtype=np.float32), header
 
 
-def read_beats(record: Path, sig_len: int) -> tuple[np.ndarray, list[str]]:
-    """Positions and symbols of the AAMI-classified beats in `<record>.atr`."""
+def read_annotations(record: Path) -> tuple[np.ndarray, list[str]]:
+    """Positions and symbols of every annotation in `<record>.atr` (beats and non-beats)."""
     atr = record.with_suffix(".atr")
     if not atr.is_file():
         raise PrepareError(atr, "annotation file not found")
@@ -239,11 +254,7 @@ def read_beats(record: Path, sig_len: int) -> tuple[np.ndarray, list[str]]:
         ann = wfdb.rdann(str(record), "atr")
     except Exception as e:
         raise PrepareError(atr, f"unreadable annotation file ({type(e).__name__}: {e})") from None
-    keep = [i for i, s in enumerate(ann.symbol) if s in AAMI_CLASS]
-    positions = np.asarray(ann.sample, dtype=np.int64)[keep]
-    if len(positions) and (positions.min() < 0 or positions.max() >= sig_len):
-        raise PrepareError(atr, f"beat annotations outside the record (0..{sig_len - 1})")
-    return positions, [ann.symbol[i] for i in keep]
+    return np.asarray(ann.sample, dtype=np.int64), list(ann.symbol)
 
 
 register_builder("mitdb")(MITDB)

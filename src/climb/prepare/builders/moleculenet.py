@@ -45,17 +45,21 @@ SIDER_TASKS = [
 
 
 class Spec:
-    """One MoleculeNet task: file, label columns, task type, label names."""
+    """One MoleculeNet task: file, label columns, and for a binary task the class of 0 and of 1.
 
-    def __init__(self, file: str, columns: list[str], task: Task, label_names: list[str]):
-        self.file, self.columns, self.task, self.label_names = file, columns, task, label_names
+    Task and label names are in the catalog entry `moleculenet_<name>`; a multilabel task's
+    columns are its label names, in the catalog's order.
+    """
+
+    def __init__(self, file: str, columns: list[str], classes: tuple[str, str] | None = None):
+        self.file, self.columns, self.classes = file, columns, classes
 
 
 DATASETS: dict[str, Spec] = {
-    "bbbp": Spec("bbbp.csv", ["p_np"], Task.binary, ["non_penetrating", "penetrating"]),
-    "tox21": Spec("tox21.csv", TOX21_TASKS, Task.multilabel, TOX21_TASKS),
-    "sider": Spec("sider.csv", SIDER_TASKS, Task.multilabel, SIDER_TASKS),
-    "hiv": Spec("hiv.csv.gz", ["HIV_active"], Task.binary, ["inactive", "active"]),
+    "bbbp": Spec("bbbp.csv", ["p_np"], ("non-penetrating", "penetrating")),
+    "tox21": Spec("tox21.csv", TOX21_TASKS),
+    "sider": Spec("sider.csv", SIDER_TASKS),
+    "hiv": Spec("hiv.csv.gz", ["HIV_active"], ("inactive", "active")),
 }
 
 ELEMENTS = ["H", "B", "C", "N", "O", "F", "Si", "P", "S", "Cl", "Br", "I", "Na", "K", "Ca", "Li", "Mg", "Al",
@@ -89,9 +93,10 @@ class MoleculeNet(Builder):
     def __init__(self, **params: Any):
         super().__init__(**params)
         self.spec = DATASETS[self.params["dataset"]]
-        self.task = self.spec.task
-        self.label_names = self.spec.label_names
         self.catalog_id = f"moleculenet_{self.params['dataset']}"
+        if self.task == Task.multilabel and self.spec.columns != self.label_names:
+            raise ValueError(f"{self.catalog_id}: label columns {self.spec.columns} differ from the catalog's "
+                             f"labels {self.label_names}")
         self.fields = {"node_features": "node_features", "edge_index": "edge_index",
                        "edge_weight": "edge_weight", "smiles": "text"}
         if self.task == Task.multilabel:
@@ -143,7 +148,7 @@ class MoleculeNet(Builder):
 
     def _label(self, row: np.ndarray) -> dict[str, Any]:
         if self.task == Task.binary:
-            return {"label": int(row[0])}
+            return {"label": self.label_names.index(self.spec.classes[int(row[0])])}
         observed = ~np.isnan(row)
         return {"label": np.where(observed, row, 0.0).astype(np.float32), "mask": observed.astype(np.float32)}
 

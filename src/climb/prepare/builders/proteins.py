@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 
 NODE_LABELS = 3
+GRAPH_CLASSES = {1: "enzyme", 2: "non-enzyme"}  # PROTEINS_graph_labels.txt
 
 
 def _load(path: Path, dtype: type, columns: int | None = None) -> np.ndarray:
@@ -45,8 +45,6 @@ class Proteins(Builder):
 
     version = "1.0.0"
     catalog_id = "proteins"
-    task = Task.binary
-    label_names = ["enzyme", "non-enzyme"]
     fields = {"node_features": "node_features", "edge_index": "edge_index", "edge_weight": "edge_weight"}
     split_fractions = {"train": 0.8, "val": 0.1, "test": 0.1}
     split_seed = 0
@@ -84,7 +82,7 @@ class Proteins(Builder):
             raise PrepareError(self._file(raw, "graph_labels"),
                                f"{len(labels)} graph labels do not match the graph ids 1..{graph_of.max()} "
                                f"in graph_indicator")
-        if not set(np.unique(labels)) <= {1, 2}:
+        if not set(np.unique(labels)) <= set(GRAPH_CLASSES):
             raise PrepareError(self._file(raw, "graph_labels"), f"labels {sorted(set(labels))} are not 1/2")
         if not set(np.unique(node_labels)) <= set(range(NODE_LABELS)):
             raise PrepareError(self._file(raw, "node_labels"), f"node labels outside 0..{NODE_LABELS - 1}")
@@ -111,7 +109,7 @@ class Proteins(Builder):
             onehot = np.eye(NODE_LABELS, dtype=np.float32)[node_labels[nodes]]
             yield {
                 "sample_id": str(g + 1), "patient_id": str(g + 1), "split": None,
-                "label": int(labels[g] - 1),
+                "label": self.label_names.index(GRAPH_CLASSES[int(labels[g])]),
                 "node_features": np.concatenate([onehot, attrs[nodes].astype(np.float32)], axis=1),
                 "edge_index": local[e].T.astype(np.int64).reshape(2, -1),
                 "edge_weight": np.ones(len(e), dtype=np.float32),

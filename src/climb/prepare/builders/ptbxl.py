@@ -37,12 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 from climb.prepare.builders.mitdb import read_wfdb
-from climb.prepare.labels import ECG7, PTBXL_SUPERCLASSES
-from climb.prepare.labels.ecg_scp import (ALL_SCP_CODES, SCP_SUPERCLASS, ecg7_multihot,
-                                          superdiagnostic_multihot, unknown_codes)
+from climb.prepare.labels.ecg_scp import ALL_SCP_CODES, SCP_SUPERCLASS, SCP_TO_ECG7
 
 DATABASE = "ptbxl_database.csv"
 STATEMENTS = "scp_statements.csv"
@@ -51,7 +48,11 @@ DURATION_S = 10
 REQUIRED_COLUMNS = ["patient_id", "age", "sex", "height", "weight", "report", "scp_codes", "strat_fold",
                     "filename_lr", "filename_hr"]
 FOLD_TO_SPLIT = {**{f: "train" for f in range(1, 9)}, 9: "val", 10: "test"}
-LABEL_SPACES = {"superdiagnostic": (PTBXL_SUPERCLASSES, superdiagnostic_multihot), "climb7": (ECG7, ecg7_multihot)}
+# label space -> (catalog view, SCP code -> class name or None); "climb7" is the entry's own ECG7 space
+LABEL_SPACES: dict[str, tuple[str | None, dict[str, str | None]]] = {
+    "superdiagnostic": ("superdiagnostic", {code: SCP_SUPERCLASS.get(code) for code in ALL_SCP_CODES}),
+    "climb7": (None, SCP_TO_ECG7),
+}
 
 
 @dataclass
@@ -69,7 +70,6 @@ class PTBXL(Builder):
 
     catalog_id = "ptbxl"
     version = "1.0.0"
-    task = Task.multilabel
     default_params: dict[str, Any] = {"sampling_rate": 100, "labels": "superdiagnostic",
                                       "missing_records": "error", "with_report": False}
 
@@ -82,7 +82,7 @@ class PTBXL(Builder):
             raise ValueError(f"ptbxl: labels must be one of {sorted(LABEL_SPACES)}, got {p['labels']!r}")
         if p["missing_records"] not in ("error", "skip"):
             raise ValueError(f"ptbxl: missing_records must be 'error' or 'skip', got {p['missing_records']!r}")
-        self.label_names, self._multihot = LABEL_SPACES[p["labels"]]
+        self.view, self._table = LABEL_SPACES[p["labels"]]
         self.fields = {"signal": "signal", "age": "scalar", "sex": "scalar", "height": "scalar",
                        "weight": "scalar", **({"report": "text"} if p["with_report"] else {})}
         self.split_policy = ("official PTB-XL strat_fold (patient-grouped, label-stratified by the "
@@ -103,12 +103,11 @@ class PTBXL(Builder):
         return self._rows
 
     def _select(self, raw: Path, table: pd.DataFrame) -> list[_Row]:
-        rows, no_label, missing = [], 0, 0
+        mapper = self.label_mapper(self._table, what="SCP code", source=raw / DATABASE)
+        rows, missing = [], 0
         for ecg_id, rec in table.iterrows():
-            codes = parse_scp_codes(rec["scp_codes"], raw / DATABASE, int(ecg_id))
-            label = self._multihot(codes)
-            if not label.any():
-                no_label += 1
+            names = mapper.many(parse_scp_codes(rec["scp_codes"], raw / DATABASE, int(ecg_id)), f"ecg_id {ecg_id}")
+            if names is None:
                 continue
             record = raw / str(rec[self._record_column()])
             absent = [p for p in (record.with_suffix(".hea"), record.with_suffix(".dat")) if not p.is_file()]
@@ -119,8 +118,10 @@ class PTBXL(Builder):
                 missing += 1
                 continue
             rows.append(_Row(int(ecg_id), _patient(rec["patient_id"], raw / DATABASE, ecg_id),
-                             _split(rec["strat_fold"], raw / DATABASE, ecg_id), label, record, _meta(rec)))
-        self._counts = {"rows_in_database": len(table), "excluded_no_label": no_label,
+                             _split(rec["strat_fold"], raw / DATABASE, ecg_id), mapper.multi_hot(names), record,
+                             _meta(rec)))
+        mapper.finish()
+        self._counts = {"rows_in_database": len(table), "excluded_no_label": len(mapper.without_class),
                         "skipped_missing_records": missing}
         return rows
 
@@ -201,15 +202,16 @@ def check_statements(path: Path) -> None:
 
 
 def parse_scp_codes(text: str, path: Path, ecg_id: int) -> list[str]:
-    """The SCP codes of one row (`"{'NORM': 100.0, 'SR': 0.0}"` -> `['NORM', 'SR']`)."""
+    """The SCP codes of one row (`"{'NORM': 100.0, 'SR': 0.0}"` -> `['NORM', 'SR']`).
+
+    Codes outside the PTB-XL statements reach the label mapper, which fails naming them all.
+    """
     try:
         codes = ast.literal_eval(text)
     except (ValueError, SyntaxError):
         codes = None
     if not isinstance(codes, dict):
         raise PrepareError(path, f"ecg_id {ecg_id}: scp_codes is not a dict literal: {str(text)[:60]!r}")
-    if unknown := unknown_codes(codes):
-        raise PrepareError(path, f"ecg_id {ecg_id}: unknown SCP code(s) {unknown}")
     return list(codes)
 
 

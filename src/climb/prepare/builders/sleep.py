@@ -20,8 +20,11 @@ scorer files of ISRUC list up to 30 epochs more than the EEG holds (a known quir
 the release); those trailing labels are ignored, a larger mismatch is an error.
 Patient id = the subject folder (subgroup II nests sessions: `<subject>/<session>/`).
 
-Both: N4 -> N3; unscored/movement epochs dropped; C3 and C4 resampled to `rate` Hz;
-no official split, so seeded splits grouped by subject and stratified by stage.
+Both: N4 -> N3; unscored/movement epochs dropped (SHHS 6 and 9: left out and counted per
+code in the card); SHHS epochs no stage event covers are left out and counted; ISRUC's
+trailing scored epochs beyond the EEG are counted; a stage code in neither table is an
+error naming the file, epoch and code. C3 and C4 resampled to `rate` Hz; no official split,
+so seeded splits grouped by subject and stratified by stage.
 """
 
 from __future__ import annotations
@@ -34,13 +37,11 @@ from typing import Any
 
 import numpy as np
 
-from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 from climb.prepare.builders.ecg_challenge import resample
-from climb.prepare.labels import SLEEP5
 
 EPOCH_S = 30
-SHHS_STAGE = {0: "W", 1: "N1", 2: "N2", 3: "N3", 4: "N3", 5: "REM"}  # 6 movement, 9 unscored: dropped
+SHHS_STAGE = {0: "W", 1: "N1", 2: "N2", 3: "N3", 4: "N3", 5: "REM", 6: None, 9: None}  # 6 movement, 9 unscored
 ISRUC_STAGE = {0: "W", 1: "N1", 2: "N2", 3: "N3", 4: "N3", 5: "REM"}
 ISRUC_LABEL_EXCESS = 30  # trailing scorer epochs beyond the EEG that the release is known to carry
 
@@ -118,7 +119,7 @@ def read_edf_channels(path: Path, wanted: dict[str, Sequence[str]], rate: float)
 
 
 def epochs_of(data: np.ndarray, stages: Sequence[int | None], rate: int) -> Iterator[tuple[int, np.ndarray, int]]:
-    """Yield (epoch index, (C, 30*rate) window, SLEEP5 index) for every scored epoch."""
+    """Yield (epoch index, (C, 30*rate) window, class index) for every epoch with a class."""
     n = EPOCH_S * rate
     for i, stage in enumerate(stages):
         if stage is not None:
@@ -129,8 +130,6 @@ class SleepBuilder(Builder):
     """Shared parts: task, fields, split policy; subclasses find recordings and stages."""
 
     version = "1.0.0"
-    task = Task.multiclass
-    label_names = list(SLEEP5)
     fields = {"eeg": "eeg"}
     split_fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
     split_seed = 0
@@ -141,6 +140,10 @@ class SleepBuilder(Builder):
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
         return {"eeg": {"sampling_rate": self.params["rate"], "channel_names": self.channel_names,
                         "epoch_seconds": EPOCH_S, "units": "as stored in the EDF (uV)"}}
+
+    def stage_mapper(self, table: dict[int, str | None], raw: Path):
+        """The label mapper of the stage codes (epochs without a code are left out, counted)."""
+        return self.label_mapper(table, what="sleep stage code", source=raw, missing="exclude")
 
     def _samples(self, record: str, patient: str, data: np.ndarray, stages: list[int | None]):
         for i, window, stage in epochs_of(data, stages, self.params["rate"]):
@@ -173,13 +176,13 @@ class SHHS(SleepBuilder):
         return [p for pair in self.pairs(raw) for p in pair]
 
     @staticmethod
-    def stages(xml: Path, n_epochs: int) -> list[int | None]:
-        """Per-epoch SLEEP5 index (None = unscored/movement) from an NSRR XML file."""
+    def stage_codes(xml: Path, n_epochs: int) -> list[int | None]:
+        """Per-epoch NSRR stage code (None where no stage event covers the epoch) from an XML file."""
         try:
             root = ET.parse(xml).getroot()
         except ET.ParseError as e:
             raise PrepareError(xml, f"malformed XML ({e})") from None
-        stages: list[int | None] = [None] * n_epochs
+        codes: list[int | None] = [None] * n_epochs
         found = False
         for ev in root.iter("ScoredEvent"):
             if not (ev.findtext("EventType") or "").startswith("Stages"):
@@ -195,19 +198,21 @@ class SHHS(SleepBuilder):
             if first + count > n_epochs:
                 raise PrepareError(xml, f"stage events reach epoch {first + count}, but the EDF holds "
                                         f"only {n_epochs} epochs")
-            label = SLEEP5.index(SHHS_STAGE[code]) if code in SHHS_STAGE else None
-            stages[first:first + count] = [label] * count
+            codes[first:first + count] = [code] * count
         if not found:
             raise PrepareError(xml, "no sleep stage events (EventType 'Stages|Stages')")
-        return stages
+        return codes
 
     def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
         rate = self.params["rate"]
+        mapper = self.stage_mapper(SHHS_STAGE, raw)
         for edf, xml in self.pairs(raw):
             data = read_edf_channels(edf, self.CHANNELS, rate)
-            stages = self.stages(xml, data.shape[1] // (EPOCH_S * rate))
+            codes = self.stage_codes(xml, data.shape[1] // (EPOCH_S * rate))
+            stages = [mapper.one(c, f"{xml.name} epoch {i}") for i, c in enumerate(codes)]
             patient = edf.stem.split("-")[-1]
             yield from self._samples(edf.stem, patient, data, stages)
+        mapper.finish()
 
 
 @register_builder("isruc")
@@ -235,7 +240,8 @@ class ISRUC(SleepBuilder):
         return [p for pair in self.pairs(raw) for p in pair]
 
     @staticmethod
-    def stages(txt: Path, n_epochs: int) -> list[int | None]:
+    def stage_codes(txt: Path, n_epochs: int) -> list[int]:
+        """The scorer's codes, one per 30 s epoch (possibly up to ISRUC_LABEL_EXCESS more than the EEG)."""
         try:
             codes = [int(line) for line in txt.read_text().split()]
         except ValueError as e:
@@ -243,7 +249,7 @@ class ISRUC(SleepBuilder):
         if not codes or len(codes) > n_epochs + ISRUC_LABEL_EXCESS:
             raise PrepareError(txt, f"{len(codes)} scored epochs do not match the recording's {n_epochs} "
                                     f"(at most {ISRUC_LABEL_EXCESS} trailing extra epochs are tolerated)")
-        return [SLEEP5.index(ISRUC_STAGE[c]) if c in ISRUC_STAGE else None for c in codes[:n_epochs]]
+        return codes
 
     @staticmethod
     def patient(raw: Path, rec: Path) -> str:
@@ -254,8 +260,14 @@ class ISRUC(SleepBuilder):
 
     def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
         rate = self.params["rate"]
+        mapper = self.stage_mapper(ISRUC_STAGE, raw)
         for rec, txt in self.pairs(raw):
             data = read_edf_channels(rec, self.CHANNELS, rate)
-            stages = self.stages(txt, data.shape[1] // (EPOCH_S * rate))
+            n_epochs = data.shape[1] // (EPOCH_S * rate)
+            codes = self.stage_codes(txt, n_epochs)
+            stages = [mapper.one(c, f"{txt.name} epoch {i}") for i, c in enumerate(codes[:n_epochs])]
+            for i in range(n_epochs, len(codes)):
+                mapper.exclude("scored epoch after the end of the EEG (known ISRUC quirk)", f"{txt.name} epoch {i}")
             patient = self.patient(raw, rec)
             yield from self._samples(f"{patient}/{rec.stem}", patient, data, stages)
+        mapper.finish()

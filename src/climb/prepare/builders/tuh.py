@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 
-from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 from climb.prepare.builders.sleep import read_edf_channels
 
@@ -106,8 +105,7 @@ class TUAB(TUHBuilder):
     """TUAB recordings -> non-overlapping windows, binary normal/abnormal."""
 
     catalog_id = "tuab"
-    task = Task.binary
-    label_names = ["normal", "abnormal"]
+    FOLDERS = {"normal": "normal", "abnormal": "abnormal"}  # edf/<split>/<folder>/... -> class
     split_policy = ("official TUAB train/eval (eval -> test); val = a seeded hash-chosen 10 % of the "
                     "train patients")
 
@@ -115,9 +113,9 @@ class TUAB(TUHBuilder):
         out = []
         for folder, path in self._folder_files(raw, "*/**/*.edf"):
             cls = path.relative_to(raw / "edf" / folder).parts[0]
-            if cls not in self.label_names:
+            if cls not in self.FOLDERS:
                 raise PrepareError(path, f"not below edf/{folder}/normal or edf/{folder}/abnormal")
-            out.append((folder, self.label_names.index(cls), path))
+            out.append((folder, self.label_names.index(self.FOLDERS[cls]), path))
         return out
 
     def source_files(self, raw: Path) -> list[Path]:
@@ -139,8 +137,8 @@ class TUAB(TUHBuilder):
 _REC_LINE = re.compile(r"^\s*(\d+)\s*,\s*([\d.eE+-]+)\s*,\s*([\d.eE+-]+)\s*,\s*(\d+)\s*$")
 
 
-def read_rec(path: Path) -> list[tuple[int, float, float, int]]:
-    """TUEV `.rec` -> [(channel, start s, stop s, class index 0..5)]."""
+def read_rec(path: Path) -> list[tuple[int, float, float, str]]:
+    """TUEV `.rec` -> [(channel, start s, stop s, class name)]."""
     events = []
     for no, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
@@ -151,7 +149,7 @@ def read_rec(path: Path) -> list[tuple[int, float, float, int]]:
         ch, start, stop, code = int(m[1]), float(m[2]), float(m[3]), int(m[4])
         if not 1 <= code <= len(TUEV_CLASSES) or stop < start:
             raise PrepareError(path, f"line {no}: bad event (code {code} not in 1..6, or stop < start)")
-        events.append((ch, start, stop, code - 1))
+        events.append((ch, start, stop, TUEV_CLASSES[code - 1]))
     if not events:
         raise PrepareError(path, "annotation file has no events")
     return events
@@ -171,8 +169,6 @@ class TUEV(TUHBuilder):
     """TUEV recordings + `.rec` events -> one window per annotated event, 6 classes."""
 
     catalog_id = "tuev"
-    task = Task.multiclass
-    label_names = list(TUEV_CLASSES)
     fields = {"eeg": "eeg", "event_channel": "scalar"}
     split_policy = ("official TUEV train/eval (eval -> test); val = a seeded hash-chosen 10 % of the "
                     "train patients")
@@ -203,4 +199,5 @@ class TUEV(TUHBuilder):
                     raise PrepareError(rec, f"event {i + 1} ends at {stop} s, after the recording ({duration:.1f} s)")
                 centre = int(round((start + stop) / 2 * rate))
                 yield {"sample_id": f"{edf.stem}-{i:05d}", "patient_id": patient, "split": split,
-                       "label": cls, "eeg": centred_window(data, centre, n), "event_channel": ch}
+                       "label": self.label_names.index(cls), "eeg": centred_window(data, centre, n),
+                       "event_channel": ch}

@@ -39,22 +39,9 @@ import pandas as pd
 from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 
-TASKS: dict[str, Task] = {
-    "mortality24": Task.binary,
-    "aki": Task.binary,
-    "sepsis": Task.binary,
-    "kidney_function": Task.regression,
-    "los": Task.regression,
-}
+TASKS = ("mortality24", "aki", "sepsis", "kidney_function", "los")  # catalog entries yaib_<task>
 WINDOW_HOURS = {"mortality24": 25, "kidney_function": 25, "aki": 24, "sepsis": 24, "los": 24}
 PER_HOUR_LABEL = {"aki", "sepsis", "los"}
-LABEL_NAMES = {
-    "mortality24": ["survived", "died"],
-    "aki": ["no_aki", "aki"],
-    "sepsis": ["no_sepsis", "sepsis"],
-    "kidney_function": ["creatinine_mg_dl"],
-    "los": ["remaining_los_hours"],
-}
 SOURCES = ("mimic", "eicu")
 STATIC_FEATURES = ["age", "sex_male", "height", "weight"]
 NUM_DYNAMIC = 48
@@ -76,8 +63,6 @@ class YAIB(Builder):
         task, source = self.params["task"], self.params["source"]
         if task not in TASKS or source not in SOURCES:
             raise ValueError(f"unknown YAIB task/source {task!r}/{source!r}; tasks {list(TASKS)}, sources {SOURCES}")
-        self.task = TASKS[task]
-        self.label_names = LABEL_NAMES[task]
         self.catalog_id = f"yaib_{task}"
         self.hours = WINDOW_HOURS[task]
         self.split_policy = (
@@ -160,6 +145,11 @@ class YAIB(Builder):
                        "stays_excluded_short": int(len(sta) - len(labels))}
         if self.task == Task.regression:
             self._bin_edges = np.quantile(labels.to_numpy(float), np.linspace(0, 1, REGRESSION_BINS + 1)[1:-1])
+        if self.task != Task.regression:  # YAIB's outcome 0/1 = the catalog's first/second class
+            mapper = self.label_mapper(dict(enumerate(self.label_names)), what="outcome",
+                                       source=self.source_files(raw)[2])
+            classes = {stay: mapper.one(v, f"stay_id {stay}") for stay, v in labels.items()}
+            mapper.finish()
         window = dyn[dyn["hour"] < self.hours]
         by_stay = dict(iter(window.groupby("stay_id")))
         for stay_id, label in labels.items():
@@ -171,7 +161,7 @@ class YAIB(Builder):
                 "sample_id": str(stay_id),
                 "patient_id": str(stay_id),
                 "split": None,
-                "label": float(label) if self.task == Task.regression else int(label),
+                "label": float(label) if self.task == Task.regression else classes[stay_id],
                 "tabular": _static(sta.loc[stay_id]),
                 "timeseries": series,
             }

@@ -21,16 +21,15 @@ UNCERTAINTY_POLICIES: dict[str, float] = {"u_zeros": 0.0, "u_ones": 1.0}
 DEFAULT_UNCERTAINTY = "u_zeros"
 CHEXPERT_CODES = (1.0, 0.0, -1.0)  # plus blank
 
-# VinDr-CXR image-level "global" labels (Nguyen et al. 2022), in the CLIMB order; the
-# value is the column name(s) used by the official annotation files.
-VINDR6 = ["Lung tumor", "Pneumonia", "Tuberculosis", "COPD", "Other diseases", "No finding"]
+# VinDr-CXR image-level "global" labels (Nguyen et al. 2022): catalog label name -> the
+# column name(s) of the official annotation files.
 VINDR6_COLUMNS: dict[str, tuple[str, ...]] = {
-    "Lung tumor": ("Lung tumor",),
-    "Pneumonia": ("Pneumonia",),
-    "Tuberculosis": ("Tuberculosis",),
+    "lung tumor": ("Lung tumor",),
+    "pneumonia": ("Pneumonia",),
+    "tuberculosis": ("Tuberculosis",),
     "COPD": ("COPD",),
-    "Other diseases": ("Other diseases", "Other disease"),
-    "No finding": ("No finding",),
+    "other": ("Other diseases", "Other disease"),
+    "no finding": ("No finding",),
 }
 
 
@@ -44,5 +43,5 @@ def chexpert_vector(values: Sequence[float], policy: str) -> np.ndarray:
     return out.astype(np.float32)
 
 
-__all__ = ["CHEXPERT14", "CHEXPERT_CODES", "DEFAULT_UNCERTAINTY", "UNCERTAINTY_POLICIES", "VINDR6",
-           "VINDR6_COLUMNS", "chexpert_vector"]
+__all__ = ["CHEXPERT14", "CHEXPERT_CODES", "DEFAULT_UNCERTAINTY", "UNCERTAINTY_POLICIES", "VINDR6_COLUMNS",
+           "chexpert_vector"]

@@ -22,10 +22,6 @@ HAM10000_TO_DERM5: dict[str, str] = {
 PAD_UFES_TO_DERM5: dict[str, str] = {
     "MEL": "MEL", "NEV": "NV", "BCC": "BCC", "ACK": "AKIEC", "SCC": "AKIEC", "SEK": "OTHER",
 }
-ISIC2020_BINARY = ["benign", "malignant"]  # ISIC 2020 `target`: 0 benign, 1 malignant
+ISIC2020_TARGET: dict[int, str] = {0: "benign", 1: "malignant"}  # ISIC 2020 `target` column
 
-HAM10000_INDEX = {code: DERM5.index(name) for code, name in HAM10000_TO_DERM5.items()}
-PAD_UFES_INDEX = {code: DERM5.index(name) for code, name in PAD_UFES_TO_DERM5.items()}
-
-__all__ = ["DERM5", "HAM10000_INDEX", "HAM10000_TO_DERM5", "ISIC2020_BINARY", "PAD_UFES_INDEX",
-           "PAD_UFES_TO_DERM5"]
+__all__ = ["DERM5", "HAM10000_TO_DERM5", "ISIC2020_TARGET", "PAD_UFES_TO_DERM5"]

@@ -18,11 +18,6 @@ random.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-import numpy as np
-
-from climb.prepare.labels import ECG7, PTBXL_SUPERCLASSES
 
 # Diagnostic SCP statement -> diagnostic superclass (scp_statements.csv, diagnostic == 1).
 SCP_SUPERCLASS: dict[str, str] = {
@@ -62,31 +57,4 @@ SCP_TO_ECG7: dict[str, str | None] = {
 ALL_SCP_CODES = frozenset(SCP_TO_ECG7)
 
 
-def unknown_codes(codes: Iterable[str]) -> list[str]:
-    """Codes that are not PTB-XL SCP statements (sorted)."""
-    return sorted(set(codes) - ALL_SCP_CODES)
-
-
-def superdiagnostic_multihot(codes: Iterable[str]) -> np.ndarray:
-    """Multi-hot over `PTBXL_SUPERCLASSES` (NORM, MI, STTC, CD, HYP) for a record's SCP codes."""
-    hot = np.zeros(len(PTBXL_SUPERCLASSES), dtype=np.float32)
-    for code in codes:
-        if code in SCP_SUPERCLASS:
-            hot[PTBXL_SUPERCLASSES.index(SCP_SUPERCLASS[code])] = 1.0
-    return hot
-
-
-def ecg7_multihot(codes: Iterable[str]) -> np.ndarray:
-    """Multi-hot over `ECG7` (Normal, CD, HYP, MI, STTC, AFib/AFlutter, Other)."""
-    hot = np.zeros(len(ECG7), dtype=np.float32)
-    for code in codes:
-        name = SCP_TO_ECG7.get(code)
-        if name is not None:
-            hot[ECG7.index(name)] = 1.0
-    return hot
-
-
-__all__ = [
-    "ALL_SCP_CODES", "FORM_CODES", "RHYTHM_CODES", "SCP_SUPERCLASS", "SCP_TO_ECG7",
-    "ecg7_multihot", "superdiagnostic_multihot", "unknown_codes",
-]
+__all__ = ["ALL_SCP_CODES", "FORM_CODES", "RHYTHM_CODES", "SCP_SUPERCLASS", "SCP_TO_ECG7"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from climb.prepare.labels import DR5
 
-ICDR_TO_DR5: dict[int, int] = {0: 0, 1: 1, 2: 2, 3: 3, 4: 4}  # No DR, Mild, Moderate, Severe, PDR
+ICDR_TO_DR5: dict[int, str] = dict(enumerate(DR5))  # 0 No DR, 1 Mild, 2 Moderate, 3 Severe, 4 Proliferative DR
 APTOS_TO_DR5 = ICDR_TO_DR5
 MESSIDOR2_TO_DR5 = ICDR_TO_DR5
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from climb.prepare.labels import BIRADS
 
-CBIS_ASSESSMENT_TO_BIRADS: dict[int, int] = {k: BIRADS.index(f"BI-RADS {k}") for k in range(6)}
-CMMD_BINARY = ["benign", "malignant"]
-CMMD_CLASSIFICATION: dict[str, int] = {"Benign": 0, "Malignant": 1}
+CBIS_ASSESSMENT_TO_BIRADS: dict[int, str] = {k: f"BI-RADS {k}" for k in range(6)}
+CMMD_CLASSIFICATION: dict[str, str] = {"Benign": "benign", "Malignant": "malignant"}
 
-__all__ = ["BIRADS", "CBIS_ASSESSMENT_TO_BIRADS", "CMMD_BINARY", "CMMD_CLASSIFICATION"]
+__all__ = ["BIRADS", "CBIS_ASSESSMENT_TO_BIRADS", "CMMD_CLASSIFICATION"]

@@ -1,0 +1,226 @@
+"""One way to turn a dataset's native labels into its label space without losing any silently.
+
+Every builder maps labels through a `LabelMapper`: an explicit table (native value ->
+class name of the builder's label space, or ``None`` for a documented exclusion such as
+CoronaHack's two ARDS images) fed one record at a time. The mapper counts everything:
+records mapped, records left out by a documented rule, records whose label is empty or
+null, and records whose value the table does not know. After the pass, `finish()` raises
+ONE `PrepareError` that names the file, the count, the offending values and example
+records, unless the builder's policy parameter says otherwise:
+
+* unknown values (``unknown``): ``"error"`` (default) | ``"drop"`` (the record, or for
+  multi-code records the code, is left out and counted) | ``"other"`` (mapped to the
+  builder's catch-all class, counted);
+* empty or null labels (``missing``): ``"exclude"`` (the record is left out and counted,
+  never coerced to a class) | ``"error"``.
+
+`report()` is what the dataset card records about the mapping (through
+`Builder.card_extras`): the policies, the counts and which values/records they hit.
+Hand-written because no maintained library does "explicit table + counted policy";
+pandas' `map` turns unknown keys into NaN without a word, which is the failure this avoids.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from climb.prepare.builder import PrepareError
+
+UNKNOWN_POLICIES = ("error", "drop", "other")
+MISSING_POLICIES = ("exclude", "error")
+EXAMPLES = 20  # records named per problem in errors and in the card
+
+
+def check_policy(name: str, value: str, allowed: Sequence[str]) -> str:
+    """`value` if it is one of `allowed`, else a ValueError naming the parameter."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {'|'.join(allowed)}, got {value!r}")
+    return value
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, pandas NA/NaT or an empty / whitespace-only string."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def normalise(value: Any) -> Hashable:
+    """A table key for `value`: strings stripped, numpy scalars unwrapped, integral floats as int."""
+    if isinstance(value, str):
+        return value.strip()
+    if hasattr(value, "item") and not isinstance(value, (list, tuple)):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class LabelMapper:
+    """Maps native labels of one source file (or folder) onto a label space, counting every loss."""
+
+    def __init__(self, table: Mapping[Hashable, str | None] | None, space: Sequence[str], *, what: str,
+                 source: Path | str, unknown: str = "error", missing: str = "error", other: str | None = None,
+                 hint: str = ""):
+        self.space = list(space)
+        self.what, self.source = what, Path(source)
+        self.unknown_policy = check_policy("unknown", unknown, UNKNOWN_POLICIES)
+        self.missing_policy = check_policy("missing", missing, MISSING_POLICIES)
+        self.hint = hint  # how to change the policy, e.g. "pass unknown_codes=other|drop"
+        self.table: dict[Hashable, str | None] = {}
+        for key, name in (table or {}).items():
+            if name is not None and name not in self.space:
+                raise ValueError(f"{what}: table maps {key!r} to {name!r}, which is not a class of "
+                                 f"{self.space}")
+            self.table[normalise(key)] = name
+        if unknown == "other" and other not in self.space:
+            raise ValueError(f"{what}: unknown=other needs a catch-all class of {self.space}, got {other!r}")
+        self.other = other
+        self.records = 0
+        self.kept = 0
+        self.by_rule: Counter[str] = Counter()
+        self.missing: list[str] = []
+        self.without_class: list[str] = []
+        self.unknown: dict[str, list[str]] = {}
+
+    # ------------------------------------------------------------ feeding records
+
+    def one(self, value: Any, record: str) -> int | None:
+        """Class index of a single-label record, or None when the record is left out."""
+        self.records += 1
+        if is_missing(value):
+            self.missing.append(record)
+            return None
+        key = normalise(value)
+        if key not in self.table:
+            self._unknown(key, record)
+            if self.unknown_policy != "other":
+                return None
+            name = self.other
+        else:
+            name = self.table[key]
+        if name is None:
+            self.by_rule[str(key)] += 1
+            return None
+        self.kept += 1
+        return self.space.index(name)
+
+    def many(self, values: Iterable[Any], record: str) -> list[str] | None:
+        """Class names of a multi-code record, or None when the record is left out.
+
+        A code the table maps to None adds no class; a record left with no class at all
+        is left out and counted (`records_without_class`).
+        """
+        self.records += 1
+        codes = [normalise(v) for v in values if not is_missing(v)]
+        if not codes:
+            self.missing.append(record)
+            return None
+        names: list[str] = []
+        unknown_here = False
+        for code in codes:
+            if code not in self.table:
+                unknown_here = True
+                self._unknown(code, record)
+                if self.unknown_policy == "other":
+                    names.append(self.other)
+            elif self.table[code] is None:
+                self.by_rule[str(code)] += 1
+            else:
+                names.append(self.table[code])
+        if unknown_here and self.unknown_policy == "error":
+            return None
+        if not names:
+            self.without_class.append(record)
+            return None
+        self.kept += 1
+        return sorted(set(names), key=self.space.index)
+
+    def number(self, value: Any, record: str) -> float | None:
+        """A finite regression target, or None when the record is left out (missing)."""
+        self.records += 1
+        if is_missing(value):
+            self.missing.append(record)
+            return None
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            x = math.nan
+        if not math.isfinite(x):
+            self._unknown(normalise(value), record)
+            return None
+        self.kept += 1
+        return x
+
+    def exclude(self, reason: str, record: str) -> None:
+        """Count a record the builder leaves out by a documented rule (e.g. "ungradable image")."""
+        self.records += 1
+        self.by_rule[reason] += 1
+
+    def multi_hot(self, names: Iterable[str]) -> np.ndarray:
+        """float32 0/1 vector over the label space."""
+        out = np.zeros(len(self.space), dtype=np.float32)
+        for name in names:
+            out[self.space.index(name)] = 1.0
+        return out
+
+    def _unknown(self, key: Hashable, record: str) -> None:
+        self.unknown.setdefault(str(key), []).append(record)
+
+    # ------------------------------------------------------------ results
+
+    def problems(self) -> list[str]:
+        """What `finish()` would raise about (one sentence per kind), empty when nothing is wrong."""
+        out = []
+        if self.unknown and self.unknown_policy == "error":
+            records = {r for rs in self.unknown.values() for r in rs}
+            values = ", ".join(f"{v!r} ({len(rs)}: {', '.join(rs[:3])}{', ...' if len(rs) > 3 else ''})"
+                               for v, rs in sorted(self.unknown.items(), key=lambda kv: -len(kv[1])))
+            known = sorted(map(str, self.table))
+            shown = ", ".join(known[:30]) + (f", ... ({len(known)} in all)" if len(known) > 30 else "")
+            out.append(f"{len(records)} record(s) with {self.what} value(s) outside the label table: {values}"
+                       + (f"; known: {shown}" if known else ""))
+        if self.missing and self.missing_policy == "error":
+            out.append(f"{len(self.missing)} record(s) with an empty or null {self.what}: "
+                       f"{', '.join(self.missing[:EXAMPLES])}{', ...' if len(self.missing) > EXAMPLES else ''}")
+        return out
+
+    def finish(self) -> dict[str, Any]:
+        """Raise one PrepareError for everything the policies do not allow; else the card report."""
+        problems = self.problems()
+        if problems:
+            hint = f" ({self.hint})" if self.hint else ""
+            raise PrepareError(self.source, "; ".join(problems) + hint)
+        return self.report()
+
+    def report(self) -> dict[str, Any]:
+        """The mapping's effect, for the dataset card."""
+        unknown_records = sorted({r for rs in self.unknown.values() for r in rs})
+        return {
+            "what": self.what, "source": self.source.name, "records_seen": self.records, "records_kept": self.kept,
+            "excluded_by_table": dict(sorted(self.by_rule.items())),
+            "records_without_class": len(self.without_class),
+            "missing": {"policy": self.missing_policy, "records": len(self.missing),
+                        "examples": self.missing[:EXAMPLES]},
+            "unknown": {"policy": self.unknown_policy, "records": len(unknown_records),
+                        "values": {v: len(rs) for v, rs in sorted(self.unknown.items())},
+                        "examples": unknown_records[:EXAMPLES],
+                        **({"mapped_to": self.other} if self.unknown_policy == "other" else {})},
+        }
+
+
+__all__ = ["EXAMPLES", "MISSING_POLICIES", "UNKNOWN_POLICIES", "LabelMapper", "check_policy", "is_missing",
+           "normalise"]
