@@ -92,11 +92,22 @@ class Builder(ABC):
 
     @property
     def task(self) -> Task:
-        return self.label_space.task
+        override = self.__dict__.get("_task")
+        return override if override is not None else self.label_space.task
+
+    @task.setter
+    def task(self, value: Task | str) -> None:
+        """Only for builders that are their own entry (a user's declared dataset): no catalog to derive from."""
+        self.__dict__["_task"] = Task(value)
 
     @property
     def label_names(self) -> list[str]:
-        return list(self.label_space.labels)
+        override = self.__dict__.get("_label_names")
+        return list(override) if override is not None else list(self.label_space.labels)
+
+    @label_names.setter
+    def label_names(self, value: list[str]) -> None:
+        self.__dict__["_label_names"] = list(value)
 
     def label_mapper(self, table: dict | None, *, what: str, source: Path | str, unknown: str = "error",
                      missing: str = "error", other: str | None = None, hint: str = "",
