@@ -204,3 +204,28 @@ def test_plot_distribution_writes_png(catalog, tmp_path):
         width, height = img.size
         assert width >= 1000 and height >= 800
         assert len(img.convert("L").getcolors(maxcolors=1 << 16) or []) > 10  # not a blank canvas
+
+
+def test_every_builder_agrees_with_its_catalog_entry():
+    """One source of truth: each registered builder's task and labels are its entry's or a named view's.
+
+    Builders read them from the catalog (`Builder.label_space`); a builder that declares its own
+    `task` / `label_names` (newly added ones may) must say exactly what the catalog says, and
+    every view of the catalog is produced by some builder.
+    """
+    from climb.prepare.builder import builder_names, create_builder
+
+    used: set[tuple[str, str]] = set()
+    disagree = []
+    for name in builder_names():
+        builder = create_builder(name)
+        space = get(builder.catalog_id).label_space(builder.view)
+        if (builder.task, list(builder.label_names)) != (space.task, space.labels):
+            disagree.append(f"{name}: {builder.task.value} {builder.label_names} vs catalog "
+                            f"{builder.catalog_id}{'/' + builder.view if builder.view else ''}: "
+                            f"{space.task.value} {space.labels}")
+        if builder.view:
+            used.add((builder.catalog_id, builder.view))
+    assert disagree == []
+    views = {(e.id, v) for e in entries() for v in e.views}
+    assert views - used == set(), "catalog views no builder produces"

@@ -80,6 +80,16 @@ def test_info_shows_sources_and_checksum_status():
     assert "manual" in manual and "Research Use Agreement" in manual
 
 
+def test_builders_and_label_views_are_listed():
+    rows = {d["id"]: d for d in _json()["datasets"]}
+    assert rows["ptbxl"]["builders"] == ["ptbxl", "ptbxl_500hz", "ptbxl_climb7", "ptbxl_with_report"]
+    assert rows["ptbxl"]["views"] == {"superdiagnostic": {"task": "multilabel",
+                                                          "labels": ["NORM", "MI", "STTC", "CD", "HYP"]}}
+    assert rows["georgia"]["task"] == "multilabel" and rows["georgia"]["views"] == {}
+    info = runner.invoke(app, ["info", "bonn_eeg"]).stdout
+    assert "view seizure" in info and "binary, 2: non-seizure, seizure" in info
+
+
 def test_info_unknown_id_exits_2_with_suggestion():
     result = runner.invoke(app, ["info", "mitbd"])
     assert result.exit_code == 2

@@ -191,6 +191,19 @@ def write_lc25000(raw: Path) -> dict:
 # ---------------------------------------------------------------- chest X-ray
 
 
+def write_covid19_radiography(raw: Path) -> dict:
+    """`COVID-19_Radiography_Dataset/<class>/images/<class>-N.png` + the masks beside (second update layout)."""
+    root = raw / "archive" / "COVID-19_Radiography_Dataset"
+    out = {}
+    for label, folder in enumerate(["COVID", "Lung_Opacity", "Normal", "Viral Pneumonia"]):
+        for n in (1, 2, 3):
+            name = f"{folder}-{n}.png"
+            write_picture(root / folder / "images" / name, 900 + 10 * label + n, mode="L")
+            write_picture(root / folder / "masks" / name, 950 + 10 * label + n, mode="L")  # not samples
+            out[f"{folder}/{name}"] = (label, f"{folder}/{name}")
+    return out
+
+
 def write_covid19_cxr(raw: Path) -> dict:
     out = {}
     for folder, split in (("TrainData", "train"), ("ValData", "test")):

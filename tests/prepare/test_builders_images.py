@@ -54,6 +54,7 @@ SINGLE_LABEL = [  # name, writer, channels, has an official split
     ("lc25000", fx.write_lc25000, 3, False),
     ("covid19_cxr", fx.write_covid19_cxr, 1, True),
     ("coronahack", fx.write_coronahack, 1, True),
+    ("covid19_radiography", fx.write_covid19_radiography, 1, False),
     ("cbis_ddsm", fx.write_cbis_ddsm, 1, True),
     ("cmmd", fx.write_cmmd, 1, False),
 ]

@@ -70,6 +70,8 @@ def _row_dict(entry, status: str) -> dict:
         "id": entry.id, "name": entry.name, "modality": entry.modality, "family": entry.family.value,
         "domain": entry.domain, "task": entry.task.value, "n_labels": len(entry.labels),
         "access": entry.access.value, "in_climb": entry.in_climb, "local_status": status,
+        "builders": builders_for(entry.id),
+        "views": {name: {"task": v.task.value, "labels": v.labels} for name, v in entry.views.items()},
     }
 
 
@@ -134,6 +136,8 @@ def _card(entry, status: str):
         ("homepage", entry.homepage), ("in CLIMB", "yes" if entry.in_climb else "no"),
         ("shared folder", entry.shared_folder or "-"),
         ("builders", ", ".join(builders_for(entry.id)) or "- (no builder yet)"),
+        *((f"view {name}", f"{v.task.value}, {len(v.labels)}: {', '.join(v.labels)}"
+           + (f" ({v.description})" if v.description else "")) for name, v in entry.views.items()),
         ("local status", status), ("notes", entry.notes or "-"),
     ]
     for key, value in fields:

@@ -5,6 +5,11 @@ Official layouts (raw directory = the unzipped / mirrored download):
 * covid19_cxr (Kaggle darshan1504/covid19-detection-xray-dataset, the CLIMB source):
   ``TrainData/`` and ``ValData/``, each with ``{Normal,BacterialPneumonia,ViralPneumonia,
   COVID-19}/*``; official TrainData -> train, ValData -> test.
+* covid19_radiography (Kaggle tawsifurrahman/covid19-radiography-database, second update; a
+  separate catalog entry, not the CLIMB set): ``COVID-19_Radiography_Dataset/{COVID,
+  Lung_Opacity,Normal,Viral Pneumonia}/images/<class>-N.png`` with lung masks in ``<class>/
+  masks/`` (not read); layout and counts (3,616 / 6,012 / 10,192 / 1,345) as its README and
+  public loaders of it state. No split, no patient ids: each image is its own patient.
 * CoronaHack (Kaggle praveengovi/coronahack-chest-xraydataset): ``Chest_xray_Corona_
   Metadata.csv`` (X_ray_image_name, Label, Dataset_type, Label_2_Virus_category,
   Label_1_Virus_category) and ``Coronahack-Chest-XRay-Dataset/Coronahack-Chest-XRay-Dataset/
@@ -38,14 +43,17 @@ import numpy as np
 import pandas as pd
 
 from climb.prepare.builder import PrepareError, register_builder
-from climb.prepare.builders.images_2d import (Image2DBuilder, ImageRecord, class_folder_records, find_dir,
-                                              find_file, read_table, require_values)
+from climb.prepare.builders.images_2d import (IMAGE_EXTS, Image2DBuilder, ImageRecord, class_folder_records,
+                                              find_dir, find_file, read_table, require_values)
 from climb.prepare.labels.chexpert import DEFAULT_UNCERTAINTY, UNCERTAINTY_POLICIES, VINDR6_COLUMNS, chexpert_vector
 
 VAL_FROM_TRAIN = 0.1
 
 COVID19_FOLDERS = {"Normal": "normal", "BacterialPneumonia": "bacterial", "COVID-19": "COVID-19",
                    "ViralPneumonia": "viral"}
+
+RADIOGRAPHY_FOLDERS = {"COVID": "COVID", "Lung_Opacity": "Lung Opacity", "Normal": "Normal",
+                       "Viral Pneumonia": "Viral Pneumonia"}
 
 # "Label/Label_1_Virus_category" -> class; Label is spelled "Pnemonia" in the official file
 # (real_samples/coronahack: 6,197 rows, these four combinations and no other).
@@ -79,6 +87,35 @@ class Covid19CXR(ChestXRay):
                 raise PrepareError(raw / folder, "folder not found (up to 3 levels down)")
             recs += class_folder_records(root, self.class_index(COVID19_FOLDERS), split, id_prefix=f"{folder}/",
                                          skip="")
+        return recs
+
+
+@register_builder("covid19_radiography")
+class Covid19Radiography(ChestXRay):
+    """COVID-19 Radiography Database: COVID / Lung Opacity / Normal / Viral Pneumonia (no official split)."""
+
+    catalog_id = "covid19_radiography"
+    split_fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
+    split_policy = ("no official split: seeded (0) 70/10/20 split stratified by class; no patient ids are "
+                    "published, so each image is its own patient")
+
+    def records(self, raw: Path) -> list[ImageRecord]:
+        root = find_dir(raw, "COVID-19_Radiography_Dataset")
+        if root is None:
+            raise PrepareError(raw / "COVID-19_Radiography_Dataset", "folder not found (up to 3 levels down)")
+        unknown = sorted(d.name for d in root.iterdir()
+                         if d.is_dir() and not d.name.startswith(".") and d.name not in RADIOGRAPHY_FOLDERS)
+        if unknown:
+            raise PrepareError(root, f"folder(s) {unknown} are not class folders; "
+                                     f"expected {sorted(RADIOGRAPHY_FOLDERS)}")
+        recs = []
+        for folder, label in self.class_index(RADIOGRAPHY_FOLDERS).items():
+            images = root / folder / "images"
+            if not images.is_dir():
+                raise PrepareError(images, "class folder without images/ (the second update's layout)")
+            for p in sorted(images.iterdir()):
+                if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("."):
+                    recs.append(ImageRecord(f"{folder}/{p.name}", f"{folder}/{p.name}", p, label))
         return recs
 
 
