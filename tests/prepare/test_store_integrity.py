@@ -81,6 +81,9 @@ def test_a_deleted_shard_is_one_line_and_prepare_rebuilds_it(raw):
     (ds.root / "test-00000.arrow").unlink()
     with pytest.raises(StoreError, match=r"test-00000\.arrow: file is missing; run `climb prepare breastmnist`"):
         climb.load("breastmnist", "test")
+    result = runner.invoke(app, ["export", "breastmnist", "--to", "jsonl", "--out", str(raw.parent / "vlm")])
+    assert result.exit_code == 1 and "test-00000.arrow: file is missing" in result.stderr
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
     result = runner.invoke(app, ["prepare", "breastmnist", "--raw", str(raw)])
     assert result.exit_code == 0 and "test-00000.arrow: file is missing" in result.stderr
     assert len(climb.load("breastmnist", "test")) == 156

@@ -22,7 +22,9 @@ def export(
 ) -> None:
     """Export a prepared split (Hugging Face `datasets` or image/video + question JSONL)."""
     from rich.console import Console
+    from rich.markup import escape
 
+    from climb.errors import ClimbError
     from climb.loading import open_store
     from climb.loading.export import to_hf_dataset, to_vlm_jsonl
 
@@ -37,8 +39,9 @@ def export(
             path = to_vlm_jsonl(store, split, out, limit=limit)
             lines = sum(1 for _ in open(path))
             console.print(f"wrote {lines} lines to {path}")
-    except (FileNotFoundError, KeyError, ValueError) as e:
-        console.print(f"[red]error:[/red] {e}")
+    except (ClimbError, FileNotFoundError, KeyError, ValueError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(message))}", soft_wrap=True)
         raise typer.Exit(1) from None
 
 

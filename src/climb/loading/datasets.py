@@ -144,18 +144,44 @@ class ClimbDataset(CardInfo, Dataset):
     def __getitems__(self, indices: Sequence[int]) -> SampleBatch | list[Sample]:
         """A batch: one gather per field; collated already when nothing needs per-sample work."""
         idx = self._checked(indices)
-        texts = [n for n in self.fields if get_kind(self.kinds[n]).value == "text"]
-        tensors = [n for n in [*self.fields, "label"] if n not in texts]
-        if self.transform is not None or not all(self._view(n).fixed for n in tensors) or self._graph:
+        plan = self._batch_plan()
+        if plan is None:
             raw = self.raw_batch(idx)
             return [self._finish({k: v[j] for k, v in raw.items()}, int(i)) for j, i in enumerate(idx)]
-        columns: dict[str, Any] = {name: self._batch_tensor(name, idx) for name in tensors}
+        columns: dict[str, Any] = {}
+        for name, view, dtype in plan:
+            if dtype is None:  # strings: lists, as `collate` makes them
+                columns[name] = view.take(idx)
+            elif view.shape == [] and dtype == torch.float32:  # numbers stored as float64
+                columns[name] = torch.from_numpy(view.take(idx).astype(np.float32))
+            else:
+                out = _empty((len(idx), *view.shape), dtype)
+                view.take(idx, out=out.numpy())
+                columns[name] = out
         if self.task not in (Task.binary, Task.multiclass):
             columns["label"] = columns["label"].float()
-        for name in (*texts, "patient_id", "sample_id"):
-            columns[name] = self._view(name).take(idx)
         columns["task"] = self.name
         return SampleBatch(columns, len(idx))
+
+    def _batch_plan(self) -> list[tuple[str, Any, torch.dtype | None]] | None:
+        """(name, view, tensor dtype or None for strings) of every column of a collated batch;
+        None when samples need per-sample work (a transform, variable shapes, graphs)."""
+        if self.transform is not None or self._graph:
+            return None
+        plan: list[tuple[str, Any, torch.dtype | None]] = []
+        for name in [*self.fields, "label", "patient_id", "sample_id"]:
+            view = self._view(name)
+            value = "text" if name in ("patient_id", "sample_id") else \
+                ("array" if name == "label" else get_kind(self.kinds[name]).value)
+            if value == "text":
+                plan.append((name, view, None))
+            elif not view.fixed:
+                return None
+            elif value == "number":
+                plan.append((name, view, torch.float32))
+            else:
+                plan.append((name, view, torch.from_numpy(np.empty(0, view.value_dtype)).dtype))
+        return plan
 
     @property
     def _graph(self) -> bool:
@@ -163,20 +189,10 @@ class ClimbDataset(CardInfo, Dataset):
 
     def _checked(self, indices: Sequence[int]) -> np.ndarray:
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-        bad = idx[(idx < -len(self)) | (idx >= len(self))]
-        if len(bad):
+        if len(idx) and (idx.min() < -len(self) or idx.max() >= len(self)):
+            bad = idx[(idx < -len(self)) | (idx >= len(self))]
             raise IndexError(f"index {int(bad[0])} out of range for {self.name}/{self.split} ({len(self)} samples)")
         return idx % len(self)
-
-    def _batch_tensor(self, name: str, idx: np.ndarray) -> torch.Tensor:
-        """Field `name` of samples `idx` as one tensor, gathered into shared memory inside a worker."""
-        view = self._view(name)
-        kind = self.kinds.get(name)
-        if kind is not None and get_kind(kind).value == "number":
-            return torch.from_numpy(view.take(idx).astype(np.float32))
-        out = _empty((len(idx), *view.shape), torch.from_numpy(np.empty(0, view.value_dtype)).dtype)
-        view.take(idx, out=out.numpy())
-        return out
 
     def _label_tensor(self, label: Any) -> torch.Tensor:
         if self.task in (Task.binary, Task.multiclass):

@@ -79,6 +79,7 @@ class FieldView:
         self.dtype = np.dtype(dtype) if dtype else None
         self.starts = np.cumsum([0] + [len(c) for c in chunks])
         self._np = [self._chunk_numpy(c) for c in chunks] if shape is not None and codec is None else None
+        self._objects: np.ndarray | None = None
 
     def _chunk_numpy(self, chunk: pa.Array) -> np.ndarray:
         if not pa.types.is_large_list(chunk.type):
@@ -144,15 +145,12 @@ class FieldView:
         return [self[int(i)] for i in indices]
 
     def _take_objects(self, indices: np.ndarray) -> list[Any]:
-        """Strings (ids, text) at `indices`: one Arrow `take` per shard."""
-        chunk_of = np.searchsorted(self.starts, indices, side="right") - 1
-        out: list[Any] = [None] * len(indices)
-        for c in np.unique(chunk_of):
-            where = np.flatnonzero(chunk_of == c)
-            values = self.chunks[c].take(pa.array(indices[where] - self.starts[c])).to_pylist()
-            for w, v in zip(where, values):
-                out[w] = v
-        return out
+        """Strings (ids, text) at `indices`, from the column converted once to Python objects
+        (an Arrow `take` + `to_pylist` per batch costs more than the whole batch of pixels)."""
+        if self._objects is None:
+            self._objects = np.empty(len(self), dtype=object)
+            self._objects[:] = [v for chunk in self.chunks for v in chunk.to_pylist()]
+        return self._objects[indices].tolist()
 
     def all(self) -> np.ndarray:
         """The whole field as one array (fixed-shape fields and scalars only)."""
