@@ -35,7 +35,11 @@ def pinned_checksums(builder: Builder, raw: Path) -> tuple[dict[str, dict[str, s
 
     pins: dict[str, dict[str, str]] = {}
     notes: list[str] = []
-    for source in get(builder.catalog_id).sources:
+    try:
+        sources = get(builder.catalog_id).sources
+    except KeyError:  # a dataset that is its own entry (declared by a user): nothing is pinned
+        return pins, [f"{builder.catalog_id!r} has no catalog entry, so no checksum is pinned"]
+    for source in sources:
         for f in source.files:
             sums = {algo: getattr(f, algo) for algo in ("sha256", "md5") if getattr(f, algo)}
             if sums:

@@ -70,7 +70,8 @@ class BrainMRI(Image2DBuilder):
             if _inventory(other) != first:
                 raise PrepareError(other, f"a second copy of yes/ and no/ that differs from {roots[0]}; remove one")
             self.exclusions.add("identical second copy of the archive's yes/ and no/ (not read)", len(first))
-        return class_folder_records(roots[0], CLASSES, None, skip="")
+        copies = {r.relative_to(roots[0]).parts[0] for r in roots[1:] if roots[0] in r.parents}
+        return class_folder_records(roots[0], CLASSES, None, skip="", ignore=copies)
 
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
         return {**super().field_meta(raw), "label": self.exclusions.as_dict()}

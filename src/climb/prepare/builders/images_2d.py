@@ -230,16 +230,17 @@ def is_hidden(path: Path, root: Path) -> bool:
 
 
 def class_folder_records(root: Path, classes: dict[str, int], split: str | None, id_prefix: str = "",
-                         skip: str = "_mask") -> list[ImageRecord]:
+                         skip: str = "_mask", ignore: Iterable[str] = ()) -> list[ImageRecord]:
     """Records of a `root/<class folder>/<image>` layout; `skip` drops e.g. segmentation masks.
 
     Every visible sub-folder of `root` must be a class folder (an unknown one is an error
     naming it, not silently ignored); hidden files and folders are skipped (the real
     Brain Tumor MRI download carries a `Testing/meningioma/.ipynb_checkpoints/` copy).
     No patient ids are published for these layouts, so each image is its own patient.
+    `ignore`: sub-folders the caller has accounted for (e.g. an identical second copy of the archive).
     """
     unknown = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")
-                     and d.name not in classes)
+                     and d.name not in classes and d.name not in set(ignore))
     if unknown:
         raise PrepareError(root, f"folder(s) {unknown} are not class folders of this dataset; "
                                  f"expected only {sorted(classes)}")

@@ -291,7 +291,8 @@ class DeclaredImageFolders(DeclaredBuilder):
                     skipped += sum(1 for f in images if skip and skip in f.stem)
                 elif images:
                     unlabelled[str(sub)] = images
-            records += class_folder_records(root, classes, split, id_prefix=prefix, skip=skip)
+            others = [p.name for p in root.iterdir() if p.is_dir() and p.name not in classes]  # counted above
+            records += class_folder_records(root, classes, split, id_prefix=prefix, skip=skip, ignore=others)
         absent = [n for i, n in enumerate(self.label_names) if i not in {classes[f] for f in found}]
         if absent:
             raise PrepareError(R.under(raw, self.decl.root), f"no folder for declared class(es) {absent}")
