@@ -78,3 +78,45 @@ def test_entry_point_of_an_installed_distribution(tmp_path: Path) -> None:
     env = {**__import__("os").environ, "PYTHONPATH": f"{target}:{Path(plugins.__file__).parents[1]}"}
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env).stdout
     assert out.splitlines() == ["{'lab': 'entry point of lab-plugin: lab_plugin:setup'}", "[1]"]
+
+
+def _busi_declaration(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(textwrap.dedent(f"""
+        name: {name}
+        kind: image_folders
+        root: Dataset_BUSI_with_GT
+        skip_containing: _mask
+        label: {{task: multiclass, classes: [normal, benign, malignant]}}
+        split: {{by: random, fractions: {{train: 0.5, val: 0.25, test: 0.25}}}}
+    """))
+    return path
+
+
+def test_cli_prepares_a_declared_dataset_file_and_a_plugin_registered_one(
+        shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`climb prepare my.yaml` and `climb prepare NAME` of a $CLIMB_PLUGINS module, through the CLI alone."""
+    from typer.testing import CliRunner
+
+    from climb.cli import app
+    from climb.prepare import open_prepared
+
+    busi = shared_data / "real_samples" / "busi"
+    if not busi.is_dir():
+        pytest.skip("real_samples/busi not present in ../shared/data")
+    runner = CliRunner()
+    result = runner.invoke(app, ["prepare", str(_busi_declaration(tmp_path, "yaml_busi")), "--raw", str(busi), "-q"])
+    assert result.exit_code == 0, result.output
+    assert open_prepared("yaml_busi").card["label_names"] == ["normal", "benign", "malignant"]
+    _busi_declaration(tmp_path, "plug_busi")
+    _write_module(tmp_path, "lab_busi_plugin", f"""
+        from pathlib import Path
+        from climb.prepare.declared import register_declared
+        register_declared(Path({str(tmp_path)!r}) / "plug_busi.yaml")
+    """)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv(plugins.ENV_VAR, "lab_busi_plugin")
+    result = runner.invoke(app, ["prepare", "plug_busi", "--raw", str(busi), "-q"])
+    assert result.exit_code == 0, result.output
+    card = open_prepared("plug_busi").card
+    assert sum(s["num_samples"] for s in card["splits"].values()) == 12  # the 12 real BUSI images

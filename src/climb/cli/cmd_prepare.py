@@ -75,7 +75,7 @@ def _fail(message: str, code: int) -> typer.Exit:
 def register(app: typer.Typer) -> None:
     @app.command("prepare")
     def prepare_cmd(
-        name: Optional[str] = typer.Argument(None, help="Builder name, e.g. ptbxl (see --list)."),
+        name: Optional[str] = typer.Argument(None, help="Builder name, e.g. ptbxl (see --list), or a dataset declaration file (NAME.yaml)."),
         raw: Optional[Path] = typer.Option(None, "--raw", help="Raw files in the official layout."),
         mirror: Optional[str] = typer.Option(
             None, "--mirror", help="Directory or URL standing in for the official host (downloads first)."),
@@ -121,6 +121,10 @@ def _run_prepare(name: str, raw: Path | None, mirror: str | None, force: bool, q
     from climb.prepare import LeakageError, PrepareError, create_builder, prepare
 
     options = options or {}
+    if name.endswith((".yaml", ".yml")) and Path(name).is_file():  # a dataset declared in YAML alone
+        from climb.prepare.declared import register_declared
+
+        name = register_declared(Path(name))
     try:  # usage errors first: unknown name, unknown or bad parameter, storage
         params = parse_params(param_items)
         create_builder(name, **params)

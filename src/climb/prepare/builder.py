@@ -215,6 +215,9 @@ def _import_builders() -> None:
 
     for mod in pkgutil.iter_modules(pkg.__path__):
         importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    from climb.plugins import load_plugins
+
+    load_plugins()  # user builders: entry points and $CLIMB_PLUGINS (climb.plugins)
 
 
 def builder_names() -> list[str]:
