@@ -142,8 +142,6 @@ class MIMICIV(Builder):
 
     version = "1.0.0"
     catalog_id = "mimic_iv"
-    task = Task.other  # the entry; each registered variant is a view (set in __init__ from `target`)
-    label_names = ["48 h in-hospital mortality", "length of stay"]
     fields = {"cxr": "image", "ecg": "signal", "tabular": "tabular", "ehr_text": "text"}
     split_fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
     split_seed = 0
@@ -151,7 +149,7 @@ class MIMICIV(Builder):
                     "death")
     default_params: dict[str, Any] = {"target": "mortality", "hours": 48, "size": 224, "ecg_rate": 500,
                                       "ecg_nan": "error"}
-    TARGETS = {"mortality": (Task.binary, ["survived", "died"]), "los": (Task.regression, ["length of stay (days)"])}
+    TARGETS = {"mortality": "mortality48", "los": "los"}  # target -> the catalog view it produces
 
     def __init__(self, **params: Any):
         super().__init__(**params)
@@ -159,7 +157,7 @@ class MIMICIV(Builder):
             raise ValueError(f"target must be one of {list(self.TARGETS)}, not {self.params['target']!r}")
         if self.params["ecg_nan"] not in ("error", "zero"):
             raise ValueError(f"ecg_nan must be 'error' or 'zero', not {self.params['ecg_nan']!r}")
-        self.task, self.label_names = self.TARGETS[self.params["target"]]
+        self.view = self.TARGETS[self.params["target"]]  # task and labels: the catalog entry's view
         self.exclusions = Exclusions()
 
     # ------------------------------------------------------------ files
