@@ -178,14 +178,14 @@ def hub_file(repo: str, filename: str, revision: str = "main", *, what: str, req
     try:
         return Path(hf_hub_download(repo, filename, revision=revision, cache_dir=hub_cache_dir(),
                                     token=os.environ.get("HF_TOKEN") or False, local_files_only=offline))
+    except LocalEntryNotFoundError:  # (a subclass of EntryNotFoundError: first)
+        if not required and offline:
+            return None
+        raise WeightsUnavailableError(_missing_message(repo, filename, revision, what, offline)) from None
     except EntryNotFoundError:
         if not required:
             return None
         raise EncoderError(f"{what}: {repo}@{revision} has no file {filename!r}") from None
-    except LocalEntryNotFoundError:
-        if not required and offline:
-            return None
-        raise WeightsUnavailableError(_missing_message(repo, filename, revision, what, offline)) from None
     except Exception as exc:  # network, auth, missing repo: one line, never the token
         if not required and offline:
             return None
