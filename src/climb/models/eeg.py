@@ -11,7 +11,7 @@ every network; climb only takes the features before each model's classifier
 | `shallow_fbcsp` | `ShallowFBCSPNet` (Schirrmeister 2017) | features before `final_layer`, pooled |
 | `eeg_conformer` | `EEGConformer` (Song 2023) | transformer tokens, mean (its `fc` flattens a fixed length) |
 | `biot` | `BIOT` (Yang 2023) | `forward(return_features=True)` |
-| `labram` | `Labram` (Jiang 2024) | `forward(return_features=True)`, channels named |
+| `labram` | `Labram` (Jiang 2024) | `forward(return_features=True)` tokens, mean; channels named |
 
 Weights in braindecode's own layout (`braindecode/...` on the hub, written by
 `PyTorchModelHubMixin`) load into `encoder.model`; their classifier (`final_layer.*`)
@@ -50,7 +50,8 @@ class BraindecodeEncoder(nn.Module):
             tokens = self.model.transformer(self.model.patch_embedding(x.unsqueeze(1)))
             return tokens.mean(dim=1)
         kwargs = {"ch_names": self.ch_names} if self.ch_names is not None else {}
-        return self.model(x, return_features=True, **kwargs)["features"]
+        features = self.model(x, return_features=True, **kwargs)["features"]
+        return features.mean(dim=1) if features.dim() == 3 else features  # LaBraM: (B, tokens, D) -> mean
 
     def load_braindecode_state(self, state: dict[str, torch.Tensor]) -> None:
         """Load a braindecode state dict (its classifier is ignored), strictly for everything else."""
