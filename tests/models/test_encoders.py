@@ -12,7 +12,10 @@ torch.manual_seed(0)
 
 IN_CHANNELS = 2
 SIZES = {"convnextv2_atto_25d_attn": (8, 32, 32)}  # ConvNeXt's stride 32 needs >= 32 px slices
-EXTRA = {"swin_tiny": {"img_size": 32}, "vit_tiny": {"img_size": 32}}
+EXTRA = {**{n: {"img_size": 32} for n in ("swin_tiny", "vit_tiny", "vit_small", "vit_base", "eva02_tiny",
+                                          "biomedclip_vit_b16")},
+         "rad_dino": {"image_size": 28}, "labram": {"n_times": 400, "ch_names": ["C3", "C4"]}}
+LENGTHS = {"labram": 400}  # LaBraM: whole 1 s patches of its fixed window
 
 
 def tiny_input(name: str, modality: str) -> torch.Tensor:
@@ -24,7 +27,7 @@ def tiny_input(name: str, modality: str) -> torch.Tensor:
     if modality == "video":
         return torch.randn(2, 4, c, 32, 32)
     if modality in ("signal", "eeg"):
-        return torch.randn(2, c, 250)
+        return torch.randn(2, c, LENGTHS.get(name, 250))
     if modality == "tabular":
         return torch.randn(2, c)
     if modality == "timeseries":
@@ -138,3 +141,39 @@ def test_token_encoders_name_channel_mismatch() -> None:
     model = create_encoder("biot", in_channels=2).eval()
     with pytest.raises(ValueError, match="built for 2"):
         model(torch.randn(1, 4, 250))
+
+
+@pytest.mark.parametrize("name", [n for n in list_encoders() if get_spec(n).modality != "text"])
+def test_registry_data_matches_the_built_encoder(name: str) -> None:
+    """encoders.yaml's out_dim / params (what `climb models` shows without building) are true."""
+    from climb.models import count_parameters
+
+    spec = get_spec(name)
+    model = create_encoder(name)
+    assert (model.out_dim, count_parameters(model)) == (spec.out_dim, spec.params)
+
+
+def test_one_default_encoder_per_kind() -> None:
+    from climb.models import default_encoder
+
+    assert {m: default_encoder(m) for m in MODALITIES} == {
+        "image": "convnextv2_atto", "volume": "resnet3d_10", "video": "resnet18_video_tf", "signal": "resnet1d_wang",
+        "eeg": "eegnet", "graph": "gcn", "tabular": "mlp", "timeseries": "ehr_gru", "text": "minilm_l6"}
+
+
+def test_runtime_registration_and_unknown_kind() -> None:
+    from climb.models.registry import _EXTRA, register_encoder
+
+    @register_encoder("tiny_test_encoder", "tabular", in_channels=3, description="test")
+    def tiny(in_channels: int) -> torch.nn.Module:
+        model = torch.nn.Linear(in_channels, 2)
+        model.out_dim = 2
+        return model
+
+    try:
+        assert create_encoder("tiny_test_encoder")(torch.randn(1, 3)).shape == (1, 2)
+        assert "tiny_test_encoder" in list_encoders("tabular")
+        with pytest.raises(ValueError, match="registered twice"):
+            register_encoder("tiny_test_encoder", "tabular", in_channels=3, description="x")(tiny)
+    finally:
+        _EXTRA.pop("tiny_test_encoder")

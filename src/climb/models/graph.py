@@ -59,18 +59,13 @@ def _conv(kind: str, in_ch: int, out_ch: int, heads: int) -> nn.Module:
     raise ValueError(f"unknown graph conv {kind!r}")
 
 
-def _register() -> None:
-    from climb.models.registry import register_encoder
-
-    for name, kind, desc in [
-        ("gcn", "gcn", "GCN (Kipf & Welling 2017), 3 layers, edge weights, mean pool"),
-        ("gat", "gat", "GAT (Velickovic 2018), 3 layers x 4 heads, edge weight as edge feature, mean pool"),
-        ("graph_transformer", "transformer", "Graph transformer (TransformerConv, Shi 2021), mean pool"),
-    ]:
-        def factory(in_channels: int, _kind: str = kind, **kw: Any) -> nn.Module:
-            return GraphEncoder(in_channels, _kind, **kw)
-
-        register_encoder(name, "graph", in_channels=9, description=desc)(factory)
+def gcn(in_channels: int, **kw: Any) -> nn.Module:
+    return GraphEncoder(in_channels, "gcn", **kw)
 
 
-_register()
+def gat(in_channels: int, **kw: Any) -> nn.Module:
+    return GraphEncoder(in_channels, "gat", **kw)
+
+
+def graph_transformer(in_channels: int, **kw: Any) -> nn.Module:
+    return GraphEncoder(in_channels, "transformer", **kw)

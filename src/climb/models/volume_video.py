@@ -16,8 +16,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from climb.models.registry import register_encoder
-from climb.models.vision import TIMM_ENCODERS, resnet18_small, timm_backbone
 
 
 class BasicBlock3d(nn.Module):
@@ -65,22 +63,21 @@ class ResNet3d(nn.Module):
         return self.pool(self.stages(self.stem(x))).flatten(1)
 
 
-@register_encoder("resnet3d_10", "volume", in_channels=1, description="3D ResNet-10 (MedicalNet layout)")
 def resnet3d_10(in_channels: int, **kw: Any) -> nn.Module:
     return ResNet3d(in_channels, (1, 1, 1, 1), **kw)
 
 
-@register_encoder("resnet3d_18", "volume", in_channels=1, description="3D ResNet-18")
 def resnet3d_18(in_channels: int, **kw: Any) -> nn.Module:
     return ResNet3d(in_channels, (2, 2, 2, 2), **kw)
 
 
 def _backbone_2d(name: str, in_channels: int, **kw: Any) -> nn.Module:
-    if name == "resnet18_small":
-        return resnet18_small(in_channels, **kw)
-    if name not in TIMM_ENCODERS:
-        raise ValueError(f"unknown 2D backbone {name!r}; known: resnet18_small, {', '.join(TIMM_ENCODERS)}")
-    return timm_backbone(TIMM_ENCODERS[name][0], in_channels, **kw)
+    """A registered 2D image encoder used per slice / frame."""
+    from climb.models.registry import create_encoder, get_spec
+
+    if get_spec(name).modality != "image":
+        raise ValueError(f"2D backbone {name!r} is a {get_spec(name).modality} encoder, not an image one")
+    return create_encoder(name, in_channels=in_channels, **kw)
 
 
 class AttentionPool(nn.Module):
@@ -155,37 +152,25 @@ class VideoEncoder(nn.Module):
         return self.norm(feats.mean(dim=1))
 
 
-@register_encoder("resnet18_25d", "volume", in_channels=1,
-                  description="2.5D: small-stem ResNet-18 per slice + mean over slices")
 def resnet18_25d(in_channels: int, **kw: Any) -> nn.Module:
     return SliceEncoder(in_channels, **{"backbone": "resnet18_small", "pool": "mean", **kw})
 
 
-@register_encoder("resnet18_25d_attn", "volume", in_channels=1,
-                  description="2.5D: small-stem ResNet-18 per slice + gated attention over slices")
 def resnet18_25d_attn(in_channels: int, **kw: Any) -> nn.Module:
     return SliceEncoder(in_channels, **{"backbone": "resnet18_small", "pool": "attention", **kw})
 
 
-@register_encoder("convnextv2_atto_25d_attn", "volume", in_channels=1,
-                  description="2.5D: ConvNeXt-V2 atto per slice + gated attention over slices")
 def convnextv2_atto_25d_attn(in_channels: int, **kw: Any) -> nn.Module:
     return SliceEncoder(in_channels, **{"backbone": "convnextv2_atto", "pool": "attention", **kw})
 
 
-@register_encoder("resnet18_video_mean", "video", in_channels=3,
-                  description="ResNet-18 per frame + temporal mean pooling")
 def resnet18_video_mean(in_channels: int, **kw: Any) -> nn.Module:
     return VideoEncoder(in_channels, **{"backbone": "resnet18", "temporal": "mean", **kw})
 
 
-@register_encoder("resnet18_video_tf", "video", in_channels=3,
-                  description="ResNet-18 per frame + 2-layer temporal transformer")
 def resnet18_video_tf(in_channels: int, **kw: Any) -> nn.Module:
     return VideoEncoder(in_channels, **{"backbone": "resnet18", "temporal": "transformer", **kw})
 
 
-@register_encoder("convnextv2_atto_video_tf", "video", in_channels=3,
-                  description="ConvNeXt-V2 atto per frame + 2-layer temporal transformer")
 def convnextv2_atto_video_tf(in_channels: int, **kw: Any) -> nn.Module:
     return VideoEncoder(in_channels, **{"backbone": "convnextv2_atto", "temporal": "transformer", **kw})
