@@ -120,3 +120,25 @@ def test_cli_prepares_a_declared_dataset_file_and_a_plugin_registered_one(
     assert result.exit_code == 0, result.output
     card = open_prepared("plug_busi").card
     assert sum(s["num_samples"] for s in card["splits"].values()) == 12  # the 12 real BUSI images
+
+
+def test_a_plugin_encoder_is_listed_and_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A $CLIMB_PLUGINS module registers an encoder through the public function; the registry sees it."""
+    _write_module(tmp_path, "lab_encoder_plugin", """
+        import torch.nn as nn
+        from climb.models import register_encoder
+
+        @register_encoder("lab_tiny_mlp", "tabular", in_channels=None, description="a lab's own tabular MLP")
+        def lab_tiny_mlp(in_channels, **kw):
+            net = nn.Sequential(nn.Linear(in_channels, 8), nn.ReLU())
+            net.out_dim = 8
+            return net
+    """)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv(plugins.ENV_VAR, "lab_encoder_plugin")
+    import torch
+
+    from climb.models import create_encoder, list_encoders
+
+    assert "lab_tiny_mlp" in list_encoders("tabular")
+    assert create_encoder("lab_tiny_mlp", in_channels=5)(torch.zeros(2, 5)).shape == (2, 8)

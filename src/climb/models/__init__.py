@@ -15,12 +15,14 @@ from climb.models.registry import (
     get_spec,
     list_encoders,
     load_encoder,
+    register_encoder,
     save_encoder,
 )
 
 __all__ = [
     "EncoderError", "TaskLoss", "class_counts_from_labels", "count_parameters", "create_encoder",
-    "default_encoder", "get_spec", "list_encoders", "load_encoder", "make_head", "make_loss", "save_encoder",
+    "default_encoder", "get_spec", "list_encoders", "load_encoder", "make_head", "make_loss", "register_encoder",
+    "save_encoder",
 ]
 
 

@@ -104,6 +104,9 @@ def _registry_file() -> dict[str, EncoderSpec]:
 
 
 def _all_specs() -> dict[str, EncoderSpec]:
+    from climb.plugins import load_plugins
+
+    load_plugins()  # user encoders: entry points and $CLIMB_PLUGINS (climb.plugins)
     return {**_registry_file(), **_EXTRA}
 
 
