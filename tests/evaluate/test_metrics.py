@@ -165,3 +165,18 @@ def test_typed_setting_columns_follow_the_metric_columns() -> None:
                                         "dropped"]
     assert frame["shots"].iloc[0] == 8 and str(frame["shots"].dtype) == "Int64"
     assert frame["fusion"].isna().all()
+
+
+def test_brier_score_matches_sklearn_and_is_reported_with_a_ci(binary_case) -> None:
+    y, p = binary_case
+    assert compute_metrics("binary", y, p)["brier"] == pytest.approx(skm.brier_score_loss(y, p))
+    rng = np.random.default_rng(3)
+    yk = rng.integers(0, 3, 50)
+    pk = rng.dirichlet(np.ones(3), 50)
+    expected = np.mean(((pk - np.eye(3)[yk]) ** 2).sum(axis=1))
+    assert compute_metrics("multiclass", yk, pk)["brier"] == pytest.approx(expected)
+    ym, pm = rng.integers(0, 2, (40, 4)), rng.random((40, 4))
+    assert compute_metrics("multilabel", ym, pm)["brier"] == pytest.approx(np.mean((pm - ym) ** 2))
+    assert compute_metrics("binary", [0, 1], [0.0, 1.0])["brier"] == 0.0
+    ci = bootstrap_metrics("binary", y, p, n_boot=30)["brier"]
+    assert ci.low <= ci.value <= ci.high and "brier" not in compute_metrics("regression", [1.0, 2.0], [1.0, 2.5])

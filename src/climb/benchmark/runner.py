@@ -339,8 +339,7 @@ def run_fewshot(cell: Cell, ctx: CellContext) -> None:
                 run = f"{dataset}__{cell.encoder}__k{k}__{init}__{mode}__seed{cell.seed}"
                 cfg = ctx.train_config(cell, shots=k, pretrained=path, freeze_encoder=mode == "linear_probe",
                                        out_dir=ctx.cells_dir / cell.id, run_name=run)
-                result = train(cfg, protocol=f"fewshot-k{k}-{init}-{mode}", callbacks=ctx.callbacks(run),
-                               fresh=ctx.fresh)
+                result = train(cfg, protocol="fewshot", init=init, callbacks=ctx.callbacks(run), fresh=ctx.fresh)
                 if result.rows:
                     frame = result.frame()
                     if init == "multitask":

@@ -125,15 +125,18 @@ def register(app: typer.Typer) -> None:
                                n_boot=n_boot, out_dir=out)
             runs = few_shot_configs(base, _ints(shots, "--shots"), _ints(seeds, "--seeds"), inits,
                                     ("linear_probe", "finetune"))
-            rows = [r for protocol, cfg in runs for r in run_one(cfg, protocol=protocol).rows]
+            rows = [r for init, cfg in runs for r in run_one(cfg, protocol="fewshot", init=init).rows]
         except (ClimbError, ValueError, FileNotFoundError, FloatingPointError) as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2 if isinstance(e, ClimbUsageError) else 1) from None
         frame = to_frame(rows)
         out.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out / "fewshot_results.csv", index=False)
-        auroc = frame[frame.metric == "auroc"].groupby("protocol")["value"].agg(["mean", "std", "count"])
-        Console().print(auroc.to_string())
+        from climb.evaluate import headline
+
+        metric = headline(frame.task.dropna().iloc[0]).name if frame.task.notna().any() else "auroc"
+        summary = frame[frame.metric == metric].groupby(["shots", "init", "mode"])["value"].agg(["mean", "std", "count"])
+        Console().print(f"test {metric}, mean over seeds\n{summary.to_string()}")
 
 
 def _ints(text: str, option: str) -> list[int]:

@@ -13,6 +13,8 @@ metric -> float, plus `.notes`) with every registered metric of the task type:
                         mean per-class recall), so `threshold` does not apply
     ece                 expected calibration error, 15 equal-width bins on the top-label
                         confidence (multilabel: mean over labels)
+    brier               Brier score: mean squared error of the probabilities (multiclass:
+                        summed over classes; multilabel: mean over labels); lower is better
     mae, rmse, r2       regression
 
 Each metric is a `Metric` in `METRICS` (name, label, direction, the task types it applies
@@ -253,6 +255,15 @@ def _r2(e: Scored) -> float:
     return 1 - float(((e.s - e.y) ** 2).sum()) / ss_tot if ss_tot > 0 else math.nan
 
 
+def _brier(e: Scored) -> float:
+    """Mean squared error of the probabilities (Brier 1950): binary (p - y)^2; multiclass the sum over
+    classes of (p_k - [y = k])^2 (range 0-2); multilabel the mean over labels of the binary score."""
+    if e.task == "multiclass":
+        onehot = np.eye(e.s.shape[1])[e.y]
+        return float(((e.s - onehot) ** 2).sum(axis=1).mean())
+    return float(((e.s - e.y) ** 2).mean())
+
+
 # ---------------------------------------------------------------- the registry
 
 
@@ -295,6 +306,7 @@ for _metric in (
     Metric("sensitivity", "sensitivity", _sensitivity),
     Metric("specificity", "specificity", _specificity),
     Metric("ece", "ECE", _ece, higher_is_better=False),
+    Metric("brier", "Brier", _brier, higher_is_better=False),
     Metric("mae", "MAE", _mae, ("regression",), higher_is_better=False, headline_for=("regression",)),
     Metric("rmse", "RMSE", _rmse, ("regression",), higher_is_better=False),
     Metric("r2", "R²", _r2, ("regression",)),

@@ -505,14 +505,8 @@ class FusionResult:
 
 
 def fusion_frame(rows: Sequence[ResultRow], cfg: FusionConfig) -> pd.DataFrame:
-    """Tidy rows plus the fusion columns: strategy, modalities, setting, init, dropped, label_leak."""
-    frame = to_frame(rows)
-    frame["strategy"] = "unimodal" if len(cfg.modalities) == 1 else cfg.strategy
-    frame["modalities"] = "+".join(cfg.modalities)
-    frame["setting"], frame["init"] = cfg.setting, cfg.init
-    frame["dropped"] = frame["protocol"].str.extract(r"-drop-(\w+)$", expand=False).fillna("")
-    frame["label_leak"] = cfg.label_leak is not None
-    return frame
+    """Tidy rows; the fusion strategy, modalities, shots, init and dropped modality are typed columns."""
+    return to_frame(rows)
 
 
 class FusionDataModule(L.LightningDataModule):
@@ -614,8 +608,11 @@ def evaluate_fusion(model: FusionModule, data: FusionData, cfg: FusionConfig
             preds[f"{name}/{label}"] = p
             cis = bootstrap_metrics(data.task.value, p["y"], p["score"], groups=p["patient_id"],
                                     n_boot=cfg.n_boot, seed=cfg.seed)
-            rows += result_rows(cis, dataset=name, split=split, protocol=label, encoder=cfg.encoders,
-                                seed=cfg.seed, notes=[cfg.label_leak] if cfg.label_leak else [])
+            rows += result_rows(cis, dataset=name, split=split, protocol="fusion", encoder=cfg.encoders,
+                                seed=cfg.seed, notes=[cfg.label_leak] if cfg.label_leak else [],
+                                task=data.task.value, trained_on=cfg.dataset, shots=cfg.shots, init=cfg.init,
+                                fusion="unimodal" if len(cfg.modalities) == 1 else cfg.strategy,
+                                modalities="+".join(cfg.modalities), dropped="+".join(absent) or None)
     return rows, preds
 
 

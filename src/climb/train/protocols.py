@@ -75,9 +75,11 @@ class ClimbDataModule(L.LightningDataModule):
 
 
 def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Callback] = (),
-          quiet: bool = True, fresh: bool = False) -> RunResult:
+          quiet: bool = True, fresh: bool = False, init: str | None = None) -> RunResult:
     """Train `cfg.encoder` on `cfg.datasets` (one = single-task, several = multitask) and test it.
 
+    `protocol` and `init` (the label of `cfg.pretrained`, default "pretrained"; "scratch" without
+    one) go into the result rows' typed columns, with shots and mode from `cfg`.
     `fresh`: start over instead of resuming `checkpoints/last.ckpt` (every DDP rank gets the
     same intent, so no rank resumes what another one starts from scratch).
     """
@@ -103,7 +105,7 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
         return RunResult(cfg, [], {}, run_dir, None, run.seconds, run.speed.rate)
     tested = run.load_tested(module)
     encoder_path = save_encoder(module.encoder, run_dir / "encoder.safetensors")
-    rows, preds = evaluate_module(module, tasks, cfg, protocol)
+    rows, preds = evaluate_module(module, tasks, cfg, protocol, init)
     _write_outputs(run_dir, rows, preds, run.seconds, run.speed.rate)
     record_outputs(run_dir, tested_checkpoint=tested.name if tested else None)
     return RunResult(cfg, rows, preds, run_dir, encoder_path, run.seconds, run.speed.rate, tested_checkpoint=tested)
@@ -123,11 +125,14 @@ def predict(model: ClimbModule, task: TaskData, split: str = "test",
     return {"y": np.concatenate(ys), "score": np.concatenate(ss), "patient_id": np.asarray(pids)}
 
 
-def evaluate_module(model: ClimbModule, tasks: dict[str, TaskData], cfg: TrainConfig,
-                    protocol: str) -> tuple[list[ResultRow], dict[str, dict[str, np.ndarray]]]:
-    """Test-split metrics with patient-level bootstrap CIs for every task."""
+def evaluate_module(model: ClimbModule, tasks: dict[str, TaskData], cfg: TrainConfig, protocol: str,
+                    init: str | None = None) -> tuple[list[ResultRow], dict[str, dict[str, np.ndarray]]]:
+    """Test-split metrics with patient-level bootstrap CIs for every task, typed setting columns filled."""
     rows: list[ResultRow] = []
     preds = {}
+    setting = {"protocol": protocol, "encoder": cfg.encoder, "seed": cfg.seed, "trained_on": "+".join(cfg.datasets),
+               "shots": cfg.shots, "init": init or ("pretrained" if cfg.pretrained else "scratch"),
+               "mode": "linear_probe" if cfg.freeze_encoder else "finetune"}
     for name, task in tasks.items():
         if task.test is None:
             continue
@@ -135,8 +140,7 @@ def evaluate_module(model: ClimbModule, tasks: dict[str, TaskData], cfg: TrainCo
         preds[name] = p
         cis = bootstrap_metrics(task.task.value, p["y"], p["score"], groups=p["patient_id"],
                                 n_boot=cfg.n_boot, seed=cfg.seed)
-        rows += result_rows(cis, dataset=name, split="test", protocol=protocol, encoder=cfg.encoder,
-                            seed=cfg.seed)
+        rows += result_rows(cis, dataset=name, split="test", task=task.task.value, **setting)
     return rows, preds
 
 
@@ -161,7 +165,7 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def few_shot_configs(base: TrainConfig, shots: Sequence[int], seeds: Sequence[int], inits: dict[str, Path | None],
                      modes: Sequence[str]) -> list[tuple[str, TrainConfig]]:
-    """Every (protocol label, config) of a few-shot sweep, validated before any of them trains."""
+    """Every (init label, config) of a few-shot sweep, validated before any of them trains."""
     bad_modes = sorted(set(modes) - {"linear_probe", "finetune"})
     if bad_modes:
         raise ClimbUsageError(f"unknown few-shot mode(s) {bad_modes}; modes: finetune, linear_probe")
@@ -178,7 +182,7 @@ def few_shot_configs(base: TrainConfig, shots: Sequence[int], seeds: Sequence[in
                             "run_name": f"{base.datasets[0]}__{base.encoder}__k{k}__{init}__{mode}__seed{seed}"}})
                     except ValueError as exc:  # pydantic: e.g. shots < 1
                         raise ClimbUsageError(_one_line(exc)) from None
-                    runs.append((f"fewshot-k{k}-{init}-{mode}", cfg))
+                    runs.append((init, cfg))
     for _, cfg in runs:
         preflight(cfg)
     return runs
@@ -196,8 +200,8 @@ def few_shot(base: TrainConfig, shots: Sequence[int] = (1, 8, 32), seeds: Sequen
     """
     inits = inits if inits is not None else {"scratch": None}
     rows: list[ResultRow] = []
-    for protocol, cfg in few_shot_configs(base, shots, seeds, inits, modes):
-        rows += train(cfg, protocol=protocol).rows
+    for init, cfg in few_shot_configs(base, shots, seeds, inits, modes):
+        rows += train(cfg, protocol="fewshot", init=init).rows
     return rows
 
 
