@@ -52,6 +52,7 @@ def _print_presets() -> None:
 
 
 def _summary(frame) -> None:
+    import pandas as pd
     from rich.console import Console
     from rich.table import Table
 
@@ -66,7 +67,7 @@ def _summary(frame) -> None:
         table.caption = "LABEL LEAK: rows of this table read the answer (see the notes column of results.csv)"
     for r in rows.itertuples():
         model = f"unimodal {r.modalities}" if r.fusion == "unimodal" else r.fusion
-        table.add_row(r.dataset, r.split, model, "all" if r.shots is None or r.shots != r.shots else str(r.shots),
+        table.add_row(r.dataset, r.split, model, "all" if pd.isna(r.shots) else str(r.shots),
                       r.init, r.dropped or "", f"{r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]")
     Console().print(table)
 
