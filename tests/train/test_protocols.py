@@ -339,8 +339,11 @@ class _Payload:
         return (Path.touch, (Path(self.marker),))
 
 
-@pytest.mark.parametrize("form", ["raw_pickle", "torch_save"])
-def test_a_pickle_planted_as_a_checkpoint_is_never_executed(climb_prepared, tmp_path, form):
+@pytest.mark.parametrize("planted, form", [
+    (("best.ckpt",), "torch_save"),  # the tested weights: the old code unpickled them after resuming last.ckpt
+    (("best.ckpt", "last.ckpt"), "raw_pickle"),  # the resume checkpoint too
+], ids=["best", "best_and_last"])
+def test_a_pickle_planted_as_a_checkpoint_is_never_executed(climb_prepared, tmp_path, planted, form):
     import pickle
 
     from climb.errors import ClimbError
@@ -348,7 +351,7 @@ def test_a_pickle_planted_as_a_checkpoint_is_never_executed(climb_prepared, tmp_
     cfg = TrainConfig(datasets=["bonn_eeg"], encoder="eegnet", out_dir=tmp_path / "runs", **FAST)
     train(cfg)  # a finished run: best.ckpt + last.ckpt
     marker = tmp_path / "executed"
-    for name in ("best.ckpt", "last.ckpt"):
+    for name in planted:
         path = cfg.run_dir / "checkpoints" / name
         path.unlink()
         if form == "raw_pickle":
@@ -356,8 +359,9 @@ def test_a_pickle_planted_as_a_checkpoint_is_never_executed(climb_prepared, tmp_
         else:
             torch.save({"state_dict": {}, "epoch": _Payload(marker)}, path)
     assert not marker.exists()
-    with pytest.raises(ClimbError, match=r"last\.ckpt: not a checkpoint climb loads safely"):
-        train(cfg)  # the same `climb train` again: it would resume from last.ckpt
+    with pytest.raises(ClimbError, match=rf"{'last' if 'last.ckpt' in planted else 'best'}\.ckpt: not a checkpoint "
+                                         "climb loads safely"):
+        train(cfg)  # the same `climb train` again: resumes from last.ckpt, then tests best.ckpt
     assert not marker.exists()
 
 
