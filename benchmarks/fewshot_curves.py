@@ -52,8 +52,7 @@ def summarise(rows, target: str) -> tuple[list[C.Row], dict[str, dict[int, list[
     for r in rows:
         if r.metric != "auroc":
             continue
-        _, k, init, mode = r.protocol.split("-", 3)
-        label, shots = f"{init} {mode}", int(k[1:])
+        label, shots = f"{r.init} {r.mode}", int(r.shots)  # typed setting columns of the row
         curves[label][shots].append(r.value)
         cis[(label, shots)].append((r.ci_low, r.ci_high))
     out = []

@@ -112,12 +112,12 @@ def test_held_out_few_shot_pretrains_without_the_target(mini_run):
     assert (pretrain / "encoder.safetensors").is_file()
     table = pd.read_csv(out / "results.csv")
     rows = table[(table["cell"] == "fewshot__wdbc__mlp__seed0") & (table["metric"] == "auroc")]
-    assert set(rows["protocol"]) == {"fewshot-k4-scratch-finetune", "fewshot-k4-multitask_heldout-finetune",
-                                     "fewshot-k4-multitask-finetune"}
+    assert set(rows["protocol"]) == {"fewshot"} and set(rows["shots"]) == {4} and set(rows["mode"]) == {"finetune"}
+    assert set(rows["init"]) == {"scratch", "multitask_heldout", "multitask"}
     assert set(rows["dataset"]) == {"wdbc"}  # the pretraining's own test rows stay in its run directory
-    notes = rows.set_index("protocol")["notes"].fillna("")
-    assert "not held out" in notes["fewshot-k4-multitask-finetune"]
-    assert "not held out" not in notes["fewshot-k4-multitask_heldout-finetune"]
+    notes = rows.set_index("init")["notes"].fillna("")
+    assert "not held out" in notes["multitask"]
+    assert "not held out" not in notes["multitask_heldout"]
 
 
 def test_missing_dataset_is_reported_with_the_instruction(mini_run):

@@ -129,3 +129,54 @@ def test_labels_outside_task_are_refused() -> None:
         compute_metrics("binary", [1, 2, 2], [0.2, 0.4, 0.9])
     with pytest.raises(ValueError, match="NaN"):
         compute_metrics("multilabel", np.array([[1.0, np.nan]]), np.array([[0.5, 0.5]]))
+
+
+def test_every_task_type_has_one_declared_headline() -> None:
+    from climb.evaluate import METRICS, Metric, headline, metrics_for, register_metric
+
+    assert {t: headline(t).name for t in ("binary", "multiclass", "multilabel", "regression")} == {
+        "binary": "auroc", "multiclass": "auroc", "multilabel": "auroc", "regression": "mae"}
+    assert headline("regression").oriented(2.0) == -2.0 and headline("binary").oriented(0.7) == 0.7
+    assert [m.name for m in metrics_for("regression")] == ["mae", "rmse", "r2"]
+    with pytest.raises(ValueError, match="already has headline metric 'auroc'"):
+        register_metric(Metric("other", "other", lambda e: 0.0, headline_for=("binary",)))
+    assert "other" not in METRICS
+
+
+def test_a_registered_metric_reaches_compute_metrics_and_the_bootstrap(binary_case) -> None:
+    from climb.evaluate import METRICS, Metric, register_metric
+
+    y, p = binary_case
+    register_metric(Metric("mean_score", "mean score", lambda e: float(e.s.mean()), tasks=("binary",)))
+    try:
+        assert compute_metrics("binary", y, p)["mean_score"] == pytest.approx(p.mean())
+        ci = bootstrap_metrics("binary", y, p, n_boot=20)["mean_score"]
+        assert ci.low <= ci.value <= ci.high
+        assert "mean_score" not in compute_metrics("regression", y.astype(float), p)
+    finally:
+        METRICS.pop("mean_score")
+
+
+def test_typed_setting_columns_follow_the_metric_columns() -> None:
+    rows = result_rows({"auroc": 0.8}, dataset="a", split="test", protocol="fewshot", encoder="e", seed=0,
+                       task="binary", trained_on="a", shots=8, init="scratch", mode="finetune")
+    frame = to_frame(rows)
+    assert list(frame.columns[11:]) == ["task", "trained_on", "shots", "init", "mode", "fusion", "modalities",
+                                        "dropped"]
+    assert frame["shots"].iloc[0] == 8 and str(frame["shots"].dtype) == "Int64"
+    assert frame["fusion"].isna().all()
+
+
+def test_brier_score_matches_sklearn_and_is_reported_with_a_ci(binary_case) -> None:
+    y, p = binary_case
+    assert compute_metrics("binary", y, p)["brier"] == pytest.approx(skm.brier_score_loss(y, p))
+    rng = np.random.default_rng(3)
+    yk = rng.integers(0, 3, 50)
+    pk = rng.dirichlet(np.ones(3), 50)
+    expected = np.mean(((pk - np.eye(3)[yk]) ** 2).sum(axis=1))
+    assert compute_metrics("multiclass", yk, pk)["brier"] == pytest.approx(expected)
+    ym, pm = rng.integers(0, 2, (40, 4)), rng.random((40, 4))
+    assert compute_metrics("multilabel", ym, pm)["brier"] == pytest.approx(np.mean((pm - ym) ** 2))
+    assert compute_metrics("binary", [0, 1], [0.0, 1.0])["brier"] == 0.0
+    ci = bootstrap_metrics("binary", y, p, n_boot=30)["brier"]
+    assert ci.low <= ci.value <= ci.high and "brier" not in compute_metrics("regression", [1.0, 2.0], [1.0, 2.5])

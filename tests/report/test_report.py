@@ -97,8 +97,10 @@ def test_report_writes_html_markdown_and_real_figures(report: Path):
 def test_metric_tables_hold_exactly_the_numbers_of_results_csv(report: Path, real_run: Path):
     results = pd.read_csv(real_run / "results.csv")
     parsed = _parse(report)
-    columns = {"auroc": "AUROC", "auprc": "AUPRC", "accuracy": "accuracy", "balanced_accuracy": "balanced acc.",
-               "f1_macro": "macro F1", "sensitivity": "sensitivity", "specificity": "specificity", "ece": "ECE"}
+    from climb.evaluate import METRICS
+
+    columns = {name: m.label for name, m in METRICS.items()}  # every registered metric, e.g. the Brier score
+    assert "brier" in set(results["metric"])
     shown: list[str] = []
     for dataset, rows in results.groupby("dataset"):
         table = parsed.table(f"{dataset}: all metrics")

@@ -44,8 +44,11 @@ def test_single_task_writes_results_checkpoints_and_reusable_encoder(climb_prepa
 
 
 def result_encoder_eval(result):
-    model = ClimbModule.load_from_checkpoint(result.run_dir / "checkpoints" / "best.ckpt", map_location="cpu",
-                                             weights_only=False)
+    from climb.train.engine import load_checkpoint
+
+    ckpt = load_checkpoint(result.run_dir / "checkpoints" / "best.ckpt")  # weights_only=True
+    model = ClimbModule(**ckpt["hyper_parameters"])
+    model.load_state_dict(ckpt["state_dict"])
     return model.encoder.eval()
 
 
@@ -64,11 +67,11 @@ def test_multitask_shares_one_encoder_with_a_head_per_dataset(climb_prepared, tm
 def test_tasks_with_other_channel_counts_get_an_input_adapter():
     info = {
         "a": {"task": "binary", "n_out": 1, "field": "signal", "kind": "signal", "in_channels": 12,
-              "label_names": ["n", "y"], "train_labels": [0, 1, 1], "class_counts": [1, 2]},
+              "label_names": ["n", "y"], "label_stats": {"class_counts": [1, 2], "n_samples": 3}},
         "b": {"task": "multiclass", "n_out": 3, "field": "signal", "kind": "signal", "in_channels": 1,
-              "label_names": ["x", "y", "z"], "train_labels": [0, 1, 2], "class_counts": [1, 1, 1]},
+              "label_names": ["x", "y", "z"], "label_stats": {"class_counts": [1, 1, 1], "n_samples": 3}},
         "c": {"task": "binary", "n_out": 1, "field": "signal", "kind": "signal", "in_channels": 12,
-              "label_names": ["n", "y"], "train_labels": [0, 1], "class_counts": [1, 1]},
+              "label_names": ["n", "y"], "label_stats": {"class_counts": [1, 1], "n_samples": 2}},
     }
     module = ClimbModule(TrainConfig(datasets=["a", "b", "c"], encoder="resnet1d_wang").model_dump(mode="json"), info)
     assert set(module.adapters) == {"b"}  # the widest input (12 channels) feeds the encoder directly
@@ -81,9 +84,9 @@ def test_tasks_with_other_channel_counts_get_an_input_adapter():
 def test_validation_batches_go_to_the_tasks_that_have_a_val_split():
     info = {
         "a": {"task": "binary", "n_out": 1, "field": "signal", "kind": "signal", "in_channels": 12,
-              "label_names": ["n", "y"], "train_labels": [0, 1], "class_counts": [1, 1], "has_val": False},
+              "label_names": ["n", "y"], "label_stats": {"class_counts": [1, 1], "n_samples": 2}, "has_val": False},
         "b": {"task": "multiclass", "n_out": 3, "field": "signal", "kind": "signal", "in_channels": 12,
-              "label_names": ["x", "y", "z"], "train_labels": [0, 1, 2], "class_counts": [1, 1, 1], "has_val": True},
+              "label_names": ["x", "y", "z"], "label_stats": {"class_counts": [1, 1, 1], "n_samples": 3}, "has_val": True},
     }
     module = ClimbModule(TrainConfig(datasets=["a", "b"], encoder="resnet1d_wang").model_dump(mode="json"), info)
     module.eval()
@@ -193,7 +196,7 @@ def test_few_shot_runs_test_the_last_epoch_not_the_best_on_full_validation(climb
     checkpoints = result.run_dir / "checkpoints"
     assert result.tested_checkpoint == checkpoints / "latest.ckpt" and not (checkpoints / "best.ckpt").exists()
     assert (checkpoints / "last.ckpt").resolve() == (checkpoints / "latest.ckpt").resolve()  # one file
-    tested = torch.load(result.tested_checkpoint, map_location="cpu", weights_only=False)
+    tested = torch.load(result.tested_checkpoint, map_location="cpu", weights_only=True)
     assert tested["global_step"] == 3  # 3 epochs x 1 step (10 samples): the end, whatever val AUROC did
     full = train(TrainConfig(**{**few.model_dump(), "shots": None, "run_name": "full"}))
     assert full.tested_checkpoint == full.run_dir / "checkpoints" / "best.ckpt"
@@ -216,10 +219,10 @@ def test_few_shot_runs_every_cell_and_linear_probe_keeps_the_encoder(climb_prepa
     base = TrainConfig(datasets=["bonn_eeg"], encoder="eegnet", epochs=1, batch_size=8, n_boot=10,
                        out_dir=tmp_path / "fs")
     rows = few_shot(base, shots=(1, 4), seeds=(0,), inits={"scratch": None, "pretrained": pre.encoder_path})
-    assert {r.protocol for r in rows} == {
-        "fewshot-k1-scratch-finetune", "fewshot-k4-scratch-finetune",
-        "fewshot-k1-pretrained-linear_probe", "fewshot-k1-pretrained-finetune",
-        "fewshot-k4-pretrained-linear_probe", "fewshot-k4-pretrained-finetune"}
+    assert {r.protocol for r in rows} == {"fewshot"}
+    assert {(r.shots, r.init, r.mode) for r in rows} == {
+        (1, "scratch", "finetune"), (4, "scratch", "finetune"), (1, "pretrained", "linear_probe"),
+        (1, "pretrained", "finetune"), (4, "pretrained", "linear_probe"), (4, "pretrained", "finetune")}
     from safetensors.torch import load_file
 
     probe = base.out_dir / "bonn_eeg__eegnet__k4__pretrained__linear_probe__seed0" / "encoder.safetensors"
@@ -244,7 +247,7 @@ def test_pretrained_encoder_of_another_input_width_is_reused_through_an_adapter(
     """A 1-lead EEG encoder transfers to 12-lead PTB-XL: the checkpoint keeps its width, PTB-XL is adapted."""
     pre = train(TrainConfig(datasets=["bonn_eeg"], encoder="eegnet", out_dir=tmp_path / "pre", **FAST))
     info = {"ptbxl": {"task": "multilabel", "n_out": 5, "field": "signal", "kind": "eeg", "in_channels": 12,
-                      "label_names": list("abcde"), "train_labels": [[0, 1, 0, 0, 1]], "class_counts": None}}
+                      "label_names": list("abcde"), "label_stats": {"class_counts": [0, 1, 0, 0, 1], "n_samples": 1}}}
     cfg = TrainConfig(datasets=["ptbxl"], encoder="eegnet", pretrained=pre.encoder_path)
     module = ClimbModule(cfg.model_dump(mode="json"), info)
     assert set(module.adapters) == {"ptbxl"}
@@ -285,7 +288,7 @@ def test_transform_options_reach_the_splits_and_unknown_options_fail(shared_data
 def test_throughput_leaves_out_warmup_steps(monkeypatch):
     from types import SimpleNamespace
 
-    from climb.train import protocols
+    from climb.train import engine as protocols
 
     clock = iter([0.0, 10.0, 10.0, 11.0, 11.0, 12.0])  # a 10 s warm-up step, then two 1 s steps
     monkeypatch.setattr(protocols.time, "perf_counter", lambda: next(clock))
@@ -303,7 +306,7 @@ def test_throughput_leaves_out_warmup_steps(monkeypatch):
 def test_ema_weights_are_validated_checkpointed_and_tested(climb_prepared, tmp_path):
     cfg = TrainConfig(datasets=["ptbxl"], encoder="resnet1d_wang", out_dir=tmp_path, ema_decay=0.5, **FAST)
     result = train(cfg)
-    ckpt = torch.load(result.run_dir / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=False)
+    ckpt = torch.load(result.run_dir / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)
     averaged, current = ckpt["state_dict"], ckpt["current_model_state"]
     key = next(k for k in averaged if k.startswith("encoder.") and k.endswith("weight"))
     assert not torch.equal(averaged[key], current[key])  # 3 steps with decay 0.5: the average lags
@@ -311,11 +314,62 @@ def test_ema_weights_are_validated_checkpointed_and_tested(climb_prepared, tmp_p
     torch.testing.assert_close(saved[key.removeprefix("encoder.")], averaged[key])
 
 
-def test_lr_schedules_per_epoch():
-    from climb.train.module import lr_factor
+def test_lr_schedules_per_epoch_or_step_with_warmup():
+    from climb.train.engine import lr_factor
 
     assert [lr_factor("multistep", e, 100) for e in (0, 49, 50, 74)] == [1.0, 1.0, 0.1, 0.1]
     assert lr_factor("multistep", 75, 100) == pytest.approx(0.01) and lr_factor("constant", 99, 100) == 1.0
     assert lr_factor("cosine", 0, 10) == 1.0 and lr_factor("cosine", 5, 10) == pytest.approx(0.5)
+    # warmup (SSL): linear over the first steps, then the schedule over the rest
+    assert [lr_factor("cosine", s, 110, warmup=10) for s in (0, 4, 9)] == [0.1, 0.5, 1.0]
+    assert lr_factor("cosine", 10, 110, warmup=10) == 1.0 and lr_factor("cosine", 60, 110, 10) == pytest.approx(0.5)
     with pytest.raises(ValueError):
         TrainConfig(datasets=["ptbxl"], encoder="resnet1d_wang", lr_schedule="step")
+
+
+class _Payload:
+    """Unpickling this creates a marker file: proof that a checkpoint was unpickled."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        from pathlib import Path
+
+        return (Path.touch, (Path(self.marker),))
+
+
+@pytest.mark.parametrize("planted, form", [
+    (("best.ckpt",), "torch_save"),  # the tested weights: the old code unpickled them after resuming last.ckpt
+    (("best.ckpt", "last.ckpt"), "raw_pickle"),  # the resume checkpoint too
+], ids=["best", "best_and_last"])
+def test_a_pickle_planted_as_a_checkpoint_is_never_executed(climb_prepared, tmp_path, planted, form):
+    import pickle
+
+    from climb.errors import ClimbError
+
+    cfg = TrainConfig(datasets=["bonn_eeg"], encoder="eegnet", out_dir=tmp_path / "runs", **FAST)
+    train(cfg)  # a finished run: best.ckpt + last.ckpt
+    marker = tmp_path / "executed"
+    for name in planted:
+        path = cfg.run_dir / "checkpoints" / name
+        path.unlink()
+        if form == "raw_pickle":
+            path.write_bytes(pickle.dumps({"state_dict": {}, "epoch": _Payload(marker)}))
+        else:
+            torch.save({"state_dict": {}, "epoch": _Payload(marker)}, path)
+    assert not marker.exists()
+    with pytest.raises(ClimbError, match=rf"{'last' if 'last.ckpt' in planted else 'best'}\.ckpt: not a checkpoint "
+                                         "climb loads safely"):
+        train(cfg)  # the same `climb train` again: resumes from last.ckpt, then tests best.ckpt
+    assert not marker.exists()
+
+
+def test_checkpoints_hold_class_counts_not_the_train_labels(climb_prepared, tmp_path):
+    cfg = TrainConfig(datasets=["bonn_eeg"], encoder="eegnet", out_dir=tmp_path, **FAST)
+    result = train(cfg)
+    ckpt = torch.load(result.run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    info = ckpt["hyper_parameters"]["tasks"]["bonn_eeg"]
+    assert "train_labels" not in info
+    assert info["label_stats"]["n_samples"] == sum(info["label_stats"]["class_counts"]) > 100
+    assert len(info["label_stats"]["class_counts"]) == 5

@@ -37,6 +37,21 @@ def home(prepared_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return prepared_home
 
 
+def _log(run_dir: Path) -> pd.DataFrame:
+    """Every attempt's logged metrics (one log version per attempt)."""
+    return pd.concat(pd.read_csv(p) for p in sorted(run_dir.glob("logs/version_*/metrics.csv")))
+
+
+def _trained(run_dir: Path) -> SSLModule:
+    """The module of the last checkpoint, read with weights_only=True (never unpickled)."""
+    from climb.train.engine import load_checkpoint
+
+    ckpt = load_checkpoint(run_dir / "checkpoints" / "last.ckpt")
+    module = SSLModule(**ckpt["hyper_parameters"])
+    module.load_state_dict(ckpt["state_dict"])
+    return module
+
+
 def _params(module: torch.nn.Module) -> list[torch.Tensor]:
     return [p.detach().clone() for p in module.parameters()]
 
@@ -132,9 +147,9 @@ def test_mae_pretrain_writes_an_encoder_that_reloads_identically(home, tmp_path)
                     batch_size=4, limit_train_batches=2, log_every_n_steps=1, out_dir=tmp_path)
     run = pretrain(cfg)
     assert run.steps == 2 and np.isfinite(run.final_loss)
-    log = pd.read_csv(run.run_dir / "logs" / "metrics.csv")
+    log = _log(run.run_dir)
     assert log["train/loss_step"].dropna().size == 2
-    trained = SSLModule.load_from_checkpoint(run.run_dir / "checkpoints" / "last.ckpt", map_location="cpu")
+    trained = _trained(run.run_dir)
     reloaded = create_encoder("resnet18_small", in_channels=1, pretrained_path=run.encoder_path)
     fresh = create_encoder("resnet18_small", in_channels=1)
     x = torch.randn(3, 1, 28, 28)
@@ -183,12 +198,12 @@ def test_jepa_on_ptbxl_trains_an_ema_target_that_plugs_into_supervised_training(
     check = EMACheck()
     run = pretrain(cfg, callbacks=[check])
     assert check.checked == 3 and run.steps == 3 and np.isfinite(run.final_loss)
-    log = pd.read_csv(run.run_dir / "logs" / "metrics.csv")
+    log = _log(run.run_dir)
     for key in ("train/pred_loss_step", "train/var_loss_step", "train/target_std_step", "train/context_std_step"):
         assert np.isfinite(log[key].dropna()).all() and log[key].dropna().size == 3
     assert (log["train/target_std_step"].dropna() > 0).all()
 
-    trained = SSLModule.load_from_checkpoint(run.run_dir / "checkpoints" / "last.ckpt", map_location="cpu")
+    trained = _trained(run.run_dir)
     saved = create_encoder("resnet1d_wang", pretrained_path=run.encoder_path)
     for t, s, c in zip(trained.target_encoder.parameters(), saved.parameters(), trained.encoder.parameters()):
         assert torch.equal(t, s)  # the EMA target is what is kept
@@ -220,8 +235,9 @@ def test_cli_pretrains_resumes_and_reports_bad_input(home, tmp_path):
     assert "1 steps" in first.output and "encoder.safetensors" in first.output
     again = CliRunner().invoke(app, [*base, "--epochs", "1"])  # the same run: resumes, trains no more
     assert again.exit_code == 0 and "1 steps" in again.output, again.output
-    log = pd.read_csv(tmp_path / "breastmnist__resnet18_small__mae__seed0" / "logs" / "metrics.csv")
+    log = _log(tmp_path / "breastmnist__resnet18_small__mae__seed0")
     assert sorted(log["epoch"].dropna().unique().tolist()) == [0]
+    assert len(list((tmp_path / "breastmnist__resnet18_small__mae__seed0").glob("logs/version_*"))) == 2
     # more epochs change the learning-rate and momentum schedules: not a resume of this run
     longer = CliRunner().invoke(app, [*base, "--epochs", "2"])
     assert longer.exit_code == 1 and "differs in: epochs" in longer.output

@@ -6,6 +6,7 @@
 `climb benchmark SUITE` is the command-line shell over `run_suite`.
 """
 
+from climb.benchmark.cells import Problem, RunLock, RunLockedError, verify_run
 from climb.benchmark.runner import (
     DataStatus,
     PlannedCell,
@@ -20,6 +21,7 @@ from climb.benchmark.runner import (
 from climb.benchmark.suite import Cell, Suite, SuiteError, load_suite, shipped_suites, suite_path
 
 __all__ = [
+    "Problem", "RunLock", "RunLockedError", "verify_run",
     "Cell", "DataStatus", "PlannedCell", "RichProgress", "Suite", "SuiteError", "check_data", "gather",
     "load_suite", "plan", "run_cell", "run_suite", "shipped_suites", "suite_path", "validate_suite",
 ]

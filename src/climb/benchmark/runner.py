@@ -23,6 +23,7 @@ import logging
 import os
 import platform
 import shutil
+import uuid
 import subprocess
 import sys
 import time
@@ -38,7 +39,9 @@ from typing import Any
 
 import pandas as pd
 
+from climb.benchmark.cells import RunLock, cell_problems, output_files, read_record, spec_fingerprint
 from climb.benchmark.suite import Cell, DatasetSpec, Suite, SuiteError, input_kind
+from climb.safeio import atomic_write_json
 
 DONE, FAILED, MISSING = "done", "failed", "missing-data"
 EXTRA_COLUMNS = ["cell", "suite", "wall_seconds", "train_samples_per_second"]
@@ -119,12 +122,21 @@ def prepare_dataset(name: str, spec: DatasetSpec, dry_run: bool = False) -> Data
             except FileNotFoundError:
                 return DataStatus(name, spec.source, False, message=missing)
         if dry_run:
-            return DataStatus(name, spec.source, True, raw=str(raw))
+            return DataStatus(name, spec.source, True, _prepared_fingerprint(name), raw=str(raw))
         card = prepare(name, raw=raw).card
         return DataStatus(name, spec.source, True, card.get("fingerprint"), str(raw))
     except Exception as e:  # noqa: BLE001 - reported per dataset, the suite goes on
         return DataStatus(name, spec.source, False, message=f"{name}: preparing failed: {type(e).__name__}: {e}",
                           error=True)
+
+
+def _prepared_fingerprint(name: str) -> str | None:
+    from climb.prepare import open_prepared
+
+    try:
+        return open_prepared(name).card.get("fingerprint")
+    except (FileNotFoundError, OSError, ValueError):
+        return None
 
 
 def _prepare_job(args: tuple[str, dict[str, Any], bool]) -> DataStatus:
@@ -177,6 +189,8 @@ class PlannedCell:
     cell: Cell
     action: str  # run | done (kept) | missing-data | skipped (--only)
     message: str | None = None
+    fingerprint: str | None = None  # of the cell's full spec (climb.benchmark.cells.spec_fingerprint)
+    fresh: bool = False  # start its trainings over (spec changed, or --no-resume) instead of resuming
 
 
 def suite_kinds(suite: Suite) -> dict[str, str]:
@@ -210,30 +224,39 @@ def validate_suite(suite: Suite) -> list[Cell]:
 
 
 def read_cell(out_dir: Path, cell_id: str) -> dict[str, Any] | None:
-    path = out_dir / "cells" / cell_id / "cell.json"
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+    return read_record(out_dir / "cells" / cell_id / "cell.json")
+
+
+def cell_fingerprint(cell: Cell, data: dict[str, DataStatus], compute: dict[str, Any]) -> str:
+    """The fingerprint of a cell's full spec, with the fingerprints of the prepared data it reads."""
+    prints = {d: data[d].fingerprint if d in data else None for d in cell_datasets(cell)}
+    return spec_fingerprint(cell.spec(), prints, str(compute.get("precision", "32-true")))
 
 
 def plan(suite: Suite, out_dir: Path, data: dict[str, DataStatus], *, resume: bool = True,
-         only: str | None = None) -> list[PlannedCell]:
-    """What happens to each cell: run, keep (done), missing-data, or skipped by `only`."""
+         only: str | None = None, compute: dict[str, Any] | None = None) -> list[PlannedCell]:
+    """What happens to each cell: run, keep (done: status, spec fingerprint and output hashes agree),
+    missing-data, or skipped by `only`; a redone cell's message says why."""
+    compute = compute if compute is not None else suite.compute.model_dump()
     planned = []
     for cell in validate_suite(suite):
         if only and not any(fnmatch.fnmatch(cell.id, pat) for pat in only.split(",")):
             planned.append(PlannedCell(cell, "skipped"))
             continue
-        record = read_cell(out_dir, cell.id) if resume else None
-        if record and record.get("status") == DONE:
-            planned.append(PlannedCell(cell, "done"))
+        fingerprint = cell_fingerprint(cell, data, compute)
+        record = read_cell(out_dir, cell.id)
+        why = cell_problems(record, out_dir / "cells" / cell.id, fingerprint)
+        if resume and not why:
+            planned.append(PlannedCell(cell, "done", fingerprint=fingerprint))
             continue
+        changed = bool(record) and record.get("fingerprint") != fingerprint
         absent = [data[d] for d in cell_datasets(cell) if not data[d].ready and not data[d].error]
         if absent:
-            planned.append(PlannedCell(cell, MISSING, "; ".join(s.message or s.name for s in absent)))
+            message = "; ".join(s.message or s.name for s in absent)
+            planned.append(PlannedCell(cell, MISSING, message, fingerprint))
             continue
-        planned.append(PlannedCell(cell, "run"))
+        redo = None if not record or not resume else f"redo: {'; '.join(why)}"
+        planned.append(PlannedCell(cell, "run", redo, fingerprint, fresh=not resume or changed))
     return planned
 
 
@@ -241,17 +264,14 @@ def plan(suite: Suite, out_dir: Path, data: dict[str, DataStatus], *, resume: bo
 
 
 def _rank() -> int:
-    for var in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
-        if os.environ.get(var, "").isdigit():
-            return int(os.environ[var])
-    return 0
+    from climb.train.engine import global_rank
+
+    return global_rank()
 
 
 def _atomic_json(path: Path, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, default=str))
-    os.replace(tmp, path)
+    atomic_write_json(path, json.loads(json.dumps(payload, default=str)))
 
 
 def _now() -> str:
@@ -265,6 +285,7 @@ class CellContext:
                  callbacks: Callable[[str], list] | None = None):
         self.suite, self.out_dir, self.compute, self.kinds = suite, out_dir, compute, kinds
         self.callbacks = callbacks or (lambda label: [])
+        self.fresh = False  # the current cell starts its trainings over (set per cell by run_suite)
 
     @property
     def cells_dir(self) -> Path:
@@ -288,7 +309,8 @@ def run_single(cell: Cell, ctx: CellContext) -> None:
     from climb.train import train
 
     update = {"sampling": cell.extra["sampling"]} if "sampling" in cell.extra else {}
-    train(ctx.train_config(cell, **update), protocol=cell.protocol, callbacks=ctx.callbacks(cell.id))
+    # the cell directory is the run directory: train() writes its results.csv (and run.json)
+    train(ctx.train_config(cell, **update), protocol=cell.protocol, callbacks=ctx.callbacks(cell.id), fresh=ctx.fresh)
 
 
 NOT_HELD_OUT = ("multitask encoder was trained on the full train split of this dataset (not held out): "
@@ -317,15 +339,25 @@ def run_fewshot(cell: Cell, ctx: CellContext) -> None:
                 run = f"{dataset}__{cell.encoder}__k{k}__{init}__{mode}__seed{cell.seed}"
                 cfg = ctx.train_config(cell, shots=k, pretrained=path, freeze_encoder=mode == "linear_probe",
                                        out_dir=ctx.cells_dir / cell.id, run_name=run)
-                result = train(cfg, protocol=f"fewshot-k{k}-{init}-{mode}", callbacks=ctx.callbacks(run))
+                result = train(cfg, protocol="fewshot", init=init, callbacks=ctx.callbacks(run), fresh=ctx.fresh)
                 if result.rows:
                     frame = result.frame()
                     if init == "multitask":
                         frame["notes"] = [[*n, NOT_HELD_OUT] for n in frame["notes"]]
                     frame["train_samples_per_second"] = round(result.samples_per_second, 1)
                     frames.append(frame)
-    if frames and _rank() == 0:
-        pd.concat(frames, ignore_index=True).to_csv(ctx.cells_dir / cell.id / "results.csv", index=False)
+    if frames:
+        _write_cell_results(ctx, cell, pd.concat(frames, ignore_index=True))
+
+
+def _write_cell_results(ctx: CellContext, cell: Cell, frame: pd.DataFrame) -> None:
+    """The cell's own results.csv (rank zero; other ranks hold no rows)."""
+    if _rank() == 0:
+        path = ctx.cells_dir / cell.id / "results.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        from climb.safeio import atomic_write_text
+
+        atomic_write_text(path, frame.to_csv(index=False))
 
 
 def _heldout_encoder(cell: Cell, ctx: CellContext) -> Path:
@@ -341,7 +373,7 @@ def _heldout_encoder(cell: Cell, ctx: CellContext) -> Path:
     if len(others) > 1 and "sampling" in group.extra:
         update["sampling"] = group.extra["sampling"]
     cfg = ctx.train_config(group, **update)
-    result = train(cfg, protocol="pretrain-heldout", callbacks=ctx.callbacks(run))
+    result = train(cfg, protocol="pretrain-heldout", callbacks=ctx.callbacks(run), fresh=ctx.fresh)
     path = result.encoder_path or cfg.run_dir / "encoder.safetensors"  # other DDP ranks: rank 0 writes it
     deadline = time.monotonic() + 600
     while not path.is_file():
@@ -370,12 +402,11 @@ def run_fusion_cell(cell: Cell, ctx: CellContext) -> None:
     b = cell.budget
     compute = {**ctx.compute}
     compute["strategy_name"] = compute.pop("strategy")
+    budget = {k: b[k] for k in ("epochs", "batch_size", "lr", "limit_train_batches", "n_boot", "num_workers") if k in b}
     table = fusion_protocol(cell.datasets[0], strategies=cell.extra["strategies"], shots=cell.extra["shots"],
                             unimodal=cell.extra["unimodal"], seeds=[cell.seed], out_dir=ctx.cells_dir / cell.id,
-                            quiet=True, **{k: b[k] for k in ("epochs", "batch_size", "lr", "limit_train_batches",
-                                                              "n_boot", "num_workers") if k in b}, **compute)
-    if _rank() == 0:  # other ranks hold no rows: rank 0's table is the cell's result
-        table.to_csv(ctx.cells_dir / cell.id / "results.csv", index=False)
+                            quiet=True, callbacks=ctx.callbacks, fresh=ctx.fresh, **budget, **compute)
+    _write_cell_results(ctx, cell, table)
 
 
 RUNNERS: dict[str, Callable[[Cell, CellContext], None]] = {
@@ -401,33 +432,59 @@ def _quiet_lightning() -> Iterator[list[str]]:
                 lg.setLevel(level)
 
 
-def run_cell(cell: Cell, ctx: CellContext) -> dict[str, Any]:
-    """Run one cell; never raises (a failure is recorded). Rank 0 writes cell.json atomically."""
+def run_cell(cell: Cell, ctx: CellContext, fingerprint: str | None = None) -> dict[str, Any]:
+    """Run one cell; never raises (a failure is recorded). Rank 0 writes cell.json atomically,
+    with the spec fingerprint and the sha256 of every output file."""
     started, t0 = _now(), time.perf_counter()
     status, error, caught = DONE, None, []
+    cell_dir = ctx.cells_dir / cell.id
     try:
         with _quiet_lightning() as caught:
             RUNNERS[cell.protocol](cell, ctx)
-        if _rank() == 0 and not (ctx.cells_dir / cell.id / "results.csv").is_file():
-            raise RuntimeError("the cell produced no results.csv (no test split?)")
+        if _rank() == 0:
+            _check_results(cell_dir / "results.csv")
     except Exception as e:  # noqa: BLE001 - one cell's failure must not stop the suite
         status, error = FAILED, f"{type(e).__name__}: {e}"
         if _rank() == 0:
-            (ctx.cells_dir / cell.id).mkdir(parents=True, exist_ok=True)
-            (ctx.cells_dir / cell.id / "error.log").write_text(traceback.format_exc())
-    record = {"cell": cell.spec(), "status": status, "error": error, "wall_seconds": round(time.perf_counter() - t0, 2),
-              "started": started, "finished": _now(), "warnings": caught[:20]}
+            cell_dir.mkdir(parents=True, exist_ok=True)
+            from climb.safeio import atomic_write_text
+
+            atomic_write_text(cell_dir / "error.log", traceback.format_exc())
+    record = {"cell": cell.spec(), "fingerprint": fingerprint, "status": status, "error": error,
+              "wall_seconds": round(time.perf_counter() - t0, 2), "started": started, "finished": _now(),
+              "warnings": caught[:20]}
+    if _rank() == 0:
+        record["files"] = output_files(cell_dir) if status == DONE else {}
+        _atomic_json(cell_dir / "cell.json", record)
+    return record
+
+
+def _check_results(path: Path) -> None:
+    """A done cell has a readable, non-empty results.csv."""
+    if not path.is_file():
+        raise RuntimeError("the cell produced no results.csv (no test split?)")
+    try:
+        rows = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise RuntimeError(f"the cell's results.csv is unreadable ({e})") from None
+    if rows.empty:
+        raise RuntimeError("the cell's results.csv holds no rows")
+
+
+def missing_record(cell: Cell, ctx: CellContext, message: str, fingerprint: str | None = None) -> dict[str, Any]:
+    record = {"cell": cell.spec(), "fingerprint": fingerprint, "status": MISSING, "error": message,
+              "wall_seconds": 0.0, "started": _now(), "finished": _now(), "warnings": []}
     if _rank() == 0:
         _atomic_json(ctx.cells_dir / cell.id / "cell.json", record)
     return record
 
 
-def missing_record(cell: Cell, ctx: CellContext, message: str) -> dict[str, Any]:
-    record = {"cell": cell.spec(), "status": MISSING, "error": message, "wall_seconds": 0.0,
-              "started": _now(), "finished": _now(), "warnings": []}
-    if _rank() == 0:
-        _atomic_json(ctx.cells_dir / cell.id / "cell.json", record)
-    return record
+def _set_aside(cell_dir: Path) -> None:
+    """Start a cell over: its directory moved aside in one rename (another rank sees it whole or gone), then removed."""
+    if cell_dir.exists():
+        trash = cell_dir.with_name(f".trash-{cell_dir.name}-{uuid.uuid4().hex[:8]}")
+        os.replace(cell_dir, trash)
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- results
@@ -450,13 +507,19 @@ def result_columns() -> list[str]:
     return [f.name for f in fields(ResultRow)] + EXTRA_COLUMNS
 
 
-def gather(out_dir: Path, suite: Suite, cell_ids: list[str]) -> pd.DataFrame:
-    """The rows of every done cell, from the cells' own results.csv."""
+def gather(out_dir: Path, suite: Suite, cell_ids: list[str], problems: list[str] | None = None) -> pd.DataFrame:
+    """The rows of every done cell, from the cells' own results.csv (a done cell whose files no longer
+    match its record is left out and named in `problems`, never dropped silently)."""
     frames = []
+    problems = problems if problems is not None else []
     for cell_id in cell_ids:
         record = read_cell(out_dir, cell_id)
         path = out_dir / "cells" / cell_id / "results.csv"
-        if not record or record.get("status") != DONE or not path.is_file():
+        if not record or record.get("status") != DONE:
+            continue
+        why = cell_problems(record, path.parent)
+        if why:
+            problems.append(f"{cell_id}: left out of results.csv: {'; '.join(why)}")
             continue
         frame = pd.read_csv(path)
         frame["cell"], frame["suite"], frame["wall_seconds"] = cell_id, suite.name, record["wall_seconds"]
@@ -572,8 +635,18 @@ def run_suite(suite: Suite, out_dir: str | Path, resume: bool = True, *, only: s
 
     `only`: comma-separated glob(s) over cell ids; `overrides`: accelerator / devices / strategy /
     precision / num_nodes over the suite's `compute`; `progress`: a `SuiteProgress` (None: silent).
+    One writer per run directory: rank zero holds `RunLock` for the whole run.
     """
     out_dir = Path(out_dir)
+    validate_suite(suite)  # bad suites fail before anything is locked, prepared or trained
+    if _rank() != 0:
+        return _run_suite(suite, out_dir, resume, only, overrides, paired, prepare_workers, suite_file, progress)
+    with RunLock(out_dir):
+        return _run_suite(suite, out_dir, resume, only, overrides, paired, prepare_workers, suite_file, progress)
+
+
+def _run_suite(suite: Suite, out_dir: Path, resume: bool, only: str | None, overrides: dict[str, Any] | None,
+               paired: bool | None, prepare_workers: int, suite_file: str | None, progress: Any) -> Path:
     compute = {**suite.compute.model_dump(), **{k: v for k, v in (overrides or {}).items()
                                                 if k in COMPUTE_KEYS and v is not None}}
     cells = validate_suite(suite)
@@ -586,7 +659,7 @@ def run_suite(suite: Suite, out_dir: str | Path, resume: bool = True, *, only: s
     prog.start_data(len(needed))
     data = check_data(suite, needed, prepare_workers, on_done=prog.data_done)
     manifest.datasets(data)
-    planned = plan(suite, out_dir, data, resume=resume, only=only)
+    planned = plan(suite, out_dir, data, resume=resume, only=only, compute=compute)
     ctx = CellContext(suite, out_dir, compute, kinds, callbacks=prog.callbacks)
     prog.start_cells(planned)
     for p in planned:
@@ -595,21 +668,26 @@ def run_suite(suite: Suite, out_dir: str | Path, resume: bool = True, *, only: s
         if p.action == "done":
             manifest.cell(p.cell.id, read_cell(out_dir, p.cell.id) or {})
             continue
-        if not resume and p.action == "run" and _rank() == 0:
-            # start over: a cell's training runs would otherwise resume from their last.ckpt
-            shutil.rmtree(out_dir / "cells" / p.cell.id, ignore_errors=True)
-        prog.cell_started(p.cell)
-        record = missing_record(p.cell, ctx, p.message or "") if p.action == MISSING else run_cell(p.cell, ctx)
+        if p.fresh and p.action == "run" and _rank() == 0:
+            _set_aside(out_dir / "cells" / p.cell.id)  # its trainings start over (ctx.fresh), none resumes
+        ctx.fresh = p.fresh
+        prog.cell_started(p.cell, p.message)
+        record = missing_record(p.cell, ctx, p.message or "", p.fingerprint) if p.action == MISSING \
+            else run_cell(p.cell, ctx, p.fingerprint)
         manifest.cell(p.cell.id, record)
         manifest.write()
         prog.cell_finished(p.cell, record)
     if _rank() == 0:
-        table = gather(out_dir, suite, [c.id for c in cells])
+        problems: list[str] = []
+        table = gather(out_dir, suite, [c.id for c in cells], problems)
         if suite.paired if paired is None else paired:
             pairs = paired_rows(out_dir, suite, cells)
             table = pd.concat([table, pairs], ignore_index=True) if len(pairs) and len(table) else \
                 (pairs if len(pairs) else table)
         write_results(out_dir, table)
+        manifest.data["problems"] = problems
+        for problem in problems:
+            prog.problem(problem)
     manifest.write(finished=True)
     prog.stop()
     return out_dir
@@ -621,7 +699,8 @@ class _NoProgress:
     def start_data(self, n: int) -> None: ...
     def data_done(self, status: DataStatus) -> None: ...
     def start_cells(self, planned: list[PlannedCell]) -> None: ...
-    def cell_started(self, cell: Cell) -> None: ...
+    def cell_started(self, cell: Cell, message: str | None = None) -> None: ...
+    def problem(self, text: str) -> None: ...
     def cell_finished(self, cell: Cell, record: dict[str, Any]) -> None: ...
     def stop(self) -> None: ...
 
@@ -659,8 +738,13 @@ class RichProgress(_NoProgress):
         if kept:
             self.console.print(f"resuming: {kept} finished cell(s) kept")
 
-    def cell_started(self, cell: Cell) -> None:
+    def cell_started(self, cell: Cell, message: str | None = None) -> None:
         self.progress.update(self.overall, description=f"cells: [bold]{cell.id}[/bold]")
+        if message:
+            self.console.print(f"{cell.id}: {message}", markup=False, highlight=False)
+
+    def problem(self, text: str) -> None:
+        self.console.print(f"problem: {text}", markup=False, highlight=False)
 
     def cell_finished(self, cell: Cell, record: dict[str, Any]) -> None:
         self.progress.advance(self.overall)

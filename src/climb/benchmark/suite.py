@@ -31,11 +31,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from climb.errors import ClimbUsageError
 from climb.yamlfile import load_model
 
 
-class SuiteError(ValueError):
-    """A suite file is malformed; the message names the file and the field."""
+class SuiteError(ClimbUsageError):
+    """A suite file is malformed; the message names the file and the field (a ValueError too)."""
 
 
 # encoder modality (the "input kind" of a suite) <- field kind of a prepared dataset

@@ -17,7 +17,7 @@ def _print_plan(planned, console) -> None:
 
     table = Table(title="cells (dry run: nothing is prepared or trained)")
     for col in ("cell", "action", "note"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for p in planned:
         table.add_row(p.cell.id, p.action, p.message or "")
     console.print(table)
@@ -59,6 +59,7 @@ def register(app: typer.Typer) -> None:
 
         from climb.benchmark import RichProgress, SuiteError, check_data, load_suite, plan, run_suite, suite_path
         from climb.benchmark.runner import cell_datasets, validate_suite
+        from climb.errors import ClimbError, ClimbUsageError
 
         console = Console(stderr=True)
         try:
@@ -74,9 +75,9 @@ def register(app: typer.Typer) -> None:
             run_suite(spec, run_dir, resume, only=only, overrides=overrides, paired=paired,
                       prepare_workers=prepare_workers, suite_file=str(suite_path(suite)),
                       progress=None if quiet else RichProgress(console))
-        except (SuiteError, ValueError, KeyError) as e:
-            console.print(f"[red]error:[/red] {e}")
-            raise typer.Exit(1) from None
+        except (ClimbError, SuiteError, ValueError, KeyError) as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2 if isinstance(e, ClimbUsageError) else 1) from None
         from climb.benchmark.runner import _rank
 
         if _rank() == 0:

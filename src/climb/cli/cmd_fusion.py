@@ -52,18 +52,23 @@ def _print_presets() -> None:
 
 
 def _summary(frame) -> None:
+    import pandas as pd
     from rich.console import Console
     from rich.table import Table
 
-    metric = "auroc" if "auroc" in set(frame.metric) else "mae"
+    from climb.evaluate import headline
+
+    metric = headline(frame.task.dropna().iloc[0]).name if frame.task.notna().any() else "auroc"
     rows = frame[frame.metric == metric]
     table = Table(title=f"test {metric} (95% patient-level bootstrap CI)")
-    for col in ("dataset", "split", "protocol", metric):
+    for col in ("dataset", "split", "model", "shots", "init", "dropped", metric):
         table.add_column(col, overflow="fold")
-    if frame.label_leak.any():
+    if frame.notes.map(lambda n: any("LABEL LEAK" in x for x in n)).any():
         table.caption = "LABEL LEAK: rows of this table read the answer (see the notes column of results.csv)"
     for r in rows.itertuples():
-        table.add_row(r.dataset, r.split, r.protocol, f"{r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]")
+        model = f"unimodal {r.modalities}" if r.fusion == "unimodal" else r.fusion
+        table.add_row(r.dataset, r.split, model, "all" if pd.isna(r.shots) else str(r.shots),
+                      r.init, r.dropped or "", f"{r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]")
     Console().print(table)
 
 

@@ -68,6 +68,7 @@ def register(app: typer.Typer) -> None:
         from pydantic import ValidationError
         from rich.console import Console
 
+        from climb.errors import ClimbError, ClimbUsageError
         from climb.train import train as run
 
         console = Console(stderr=True)
@@ -84,9 +85,9 @@ def register(app: typer.Typer) -> None:
                           limit_val_batches=limit_val, n_boot=n_boot, out_dir=out, ema_decay=ema_decay,
                           model_selection=model_selection, transform_options=options or None)
             result = run(cfg, quiet=quiet)
-        except (ValidationError, ValueError, KeyError, FileNotFoundError, FloatingPointError) as e:
-            console.print(f"[red]error:[/red] {e}")
-            raise typer.Exit(1) from None
+        except (ClimbError, ValidationError, ValueError, KeyError, FileNotFoundError, FloatingPointError) as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2 if isinstance(e, ClimbUsageError) else 1) from None
         if result.rows:
             _print(result, Console())
 
@@ -101,23 +102,48 @@ def register(app: typer.Typer) -> None:
         epochs: int = typer.Option(20), batch_size: int = typer.Option(32),
         n_boot: int = typer.Option(200), out: Path = typer.Option(Path("runs/fewshot"), "--out"),
     ) -> None:
-        """Few-shot transfer: k per class x seeds x initialisations x (linear probe, fine-tune)."""
+        """Few-shot transfer: k per class x seeds x initialisations x (linear probe, fine-tune).
+
+        Every input (shots, seeds, checkpoints, dataset, encoder) is checked before the first run trains.
+        """
         from rich.console import Console
 
+        from climb.errors import ClimbError, ClimbUsageError
         from climb.evaluate.metrics import to_frame
-        from climb.train import TrainConfig, few_shot
+        from climb.train import TrainConfig
+        from climb.train.protocols import few_shot_configs, train as run_one
 
-        inits: dict[str, Path | None] = {"scratch": None}
-        for item in init:
-            label, _, path = item.partition("=")
-            if not path:
-                raise typer.BadParameter(f"--init needs LABEL=PATH, got {item!r}")
-            inits[label] = Path(path)
-        base = TrainConfig(datasets=[dataset], encoder=encoder, epochs=epochs, batch_size=batch_size,
-                           n_boot=n_boot, out_dir=out)
-        rows = few_shot(base, [int(k) for k in shots.split(",")], [int(s) for s in seeds.split(",")], inits)
+        console = Console(stderr=True)
+        try:
+            inits: dict[str, Path | None] = {"scratch": None}
+            for item in init:
+                label, _, path = item.partition("=")
+                if not label or not path:
+                    raise ClimbUsageError(f"--init needs LABEL=PATH, got {item!r}")
+                inits[label] = Path(path)
+            base = TrainConfig(datasets=[dataset], encoder=encoder, epochs=epochs, batch_size=batch_size,
+                               n_boot=n_boot, out_dir=out)
+            runs = few_shot_configs(base, _ints(shots, "--shots"), _ints(seeds, "--seeds"), inits,
+                                    ("linear_probe", "finetune"))
+            rows = [r for init, cfg in runs for r in run_one(cfg, protocol="fewshot", init=init).rows]
+        except (ClimbError, ValueError, FileNotFoundError, FloatingPointError) as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2 if isinstance(e, ClimbUsageError) else 1) from None
         frame = to_frame(rows)
         out.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out / "fewshot_results.csv", index=False)
-        auroc = frame[frame.metric == "auroc"].groupby("protocol")["value"].agg(["mean", "std", "count"])
-        Console().print(auroc.to_string())
+        from climb.evaluate import headline
+
+        metric = headline(frame.task.dropna().iloc[0]).name if frame.task.notna().any() else "auroc"
+        summary = frame[frame.metric == metric].groupby(["shots", "init", "mode"])["value"].agg(["mean", "std", "count"])
+        Console().print(f"test {metric}, mean over seeds\n{summary.to_string()}")
+
+
+def _ints(text: str, option: str) -> list[int]:
+    """Comma-separated integers of an option, or a one-line usage error naming it."""
+    from climb.errors import ClimbUsageError
+
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ClimbUsageError(f"{option}: expected comma-separated integers, got {text!r}") from None

@@ -9,9 +9,23 @@ from climb.evaluate.bootstrap import (
     bootstrap_metrics,
     paired_difference,
 )
-from climb.evaluate.metrics import MetricReport, ResultRow, compute_metrics, result_rows, to_frame
+from climb.evaluate.metrics import (
+    METRICS,
+    SETTING,
+    Metric,
+    MetricReport,
+    ResultRow,
+    compute_metrics,
+    headline,
+    metric_label,
+    metrics_for,
+    register_metric,
+    result_rows,
+    to_frame,
+)
 
 __all__ = [
-    "CI", "MetricReport", "PairedDifference", "ResultRow", "aggregate", "aggregate_labels", "bootstrap_ci",
-    "bootstrap_metrics", "compute_metrics", "paired_difference", "result_rows", "to_frame",
+    "CI", "METRICS", "SETTING", "Metric", "MetricReport", "PairedDifference", "ResultRow", "aggregate",
+    "aggregate_labels", "bootstrap_ci", "bootstrap_metrics", "compute_metrics", "headline", "metric_label",
+    "metrics_for", "paired_difference", "register_metric", "result_rows", "to_frame",
 ]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from climb.evaluate.metrics import compute_metrics
+from climb.evaluate.metrics import METRICS, compute_metrics
 
 MetricFn = Callable[[np.ndarray, np.ndarray], float]
 
@@ -90,8 +90,10 @@ def _percentiles(values: list[float], alpha: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
-# metrics averaged over the classes with both labels present (see climb.evaluate.metrics)
-MACRO_OVER_CLASSES = ("auroc", "auprc")
+
+def _macro_over_classes(metric: str) -> bool:
+    """Averaged over the classes with both labels present (declared in the metric registry)."""
+    return metric in METRICS and METRICS[metric].macro_over_classes
 
 
 def scorable_classes(task: object, y: np.ndarray, s: np.ndarray) -> np.ndarray | None:
@@ -110,7 +112,7 @@ def _metric_fn(metric: str | MetricFn, task: object, threshold: float, y_full: n
                s_full: np.ndarray) -> MetricFn:
     if callable(metric):
         return metric
-    full = scorable_classes(task, y_full, s_full) if metric in MACRO_OVER_CLASSES else None
+    full = scorable_classes(task, y_full, s_full) if _macro_over_classes(metric) else None
 
     def fn(y: np.ndarray, s: np.ndarray) -> float:
         if full is not None and not np.array_equal(scorable_classes(task, y, s), full):
@@ -148,7 +150,7 @@ def bootstrap_metrics(
         idx = resampler.draw()
         same_classes = full is None or np.array_equal(scorable_classes(task, y[idx], s), full)
         for m, v in compute_metrics(task, y[idx], s[idx], threshold).items():
-            if np.isfinite(v) and (same_classes or m not in MACRO_OVER_CLASSES):
+            if np.isfinite(v) and (same_classes or not _macro_over_classes(m)):
                 samples[m].append(v)
     out = {}
     for m, v in point.items():

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from climb.evaluate.metrics import SETTING
+
 REQUIRED_COLUMNS = ("dataset", "split", "protocol", "encoder", "seed", "metric", "value", "ci_low", "ci_high")
 
 #: predictions of one source: {"y": ..., "score": ..., "patient_id": ...}
@@ -93,6 +95,16 @@ def read_results(path: Path) -> pd.DataFrame:
     for col in ("dataset", "split", "protocol", "encoder", "metric"):
         frame[col] = frame[col].astype(str)
     frame["notes"] = frame["notes"].map(parse_notes) if "notes" in frame.columns else [[] for _ in range(len(frame))]
+    for col in ("task", *SETTING):  # typed setting columns; absent in runs of an older climb
+        if col not in frame.columns:
+            frame[col] = None
+        if col == "shots":
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
+        elif col != "protocol":
+            frame[col] = frame[col].fillna("").astype(str)
+    from climb.report.sections import setting_label
+
+    frame["setting"] = [setting_label(r) for _, r in frame.iterrows()] if len(frame) else []
     if "cell" not in frame.columns:
         frame["cell"] = ""
     frame["cell"] = frame["cell"].fillna("").astype(str)

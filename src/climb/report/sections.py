@@ -17,21 +17,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from climb.evaluate.metrics import METRICS as METRIC_REGISTRY
+from climb.evaluate.metrics import TASKS, headline
 from climb.report import plots
 from climb.report.document import Figure, Note, Section, Table, format_estimate, format_number, format_seconds
 from climb.report.references import references_for
 from climb.report.run import Run, cell_wall_seconds, manifest_value
 
 DEMO_BANNER = "This is the offline DEMO suite on small package-shipped data; numbers are not CLIMB results"
-METRICS = {
-    "auroc": "AUROC", "auprc": "AUPRC", "accuracy": "accuracy", "balanced_accuracy": "balanced acc.",
-    "f1_macro": "macro F1", "sensitivity": "sensitivity", "specificity": "specificity", "ece": "ECE",
-    "mae": "MAE", "rmse": "RMSE", "r2": "R²",
-}
-ROW_KEYS = ["cell", "dataset", "split", "protocol", "encoder", "seed"]
-FEWSHOT = re.compile(r"^fewshot-k(?P<k>\d+)-(?P<init>.+)-(?P<mode>[^-]+)$")
-FUSION = re.compile(r"^(?:unimodal-(?P<modality>[^-]+)|fusion-(?P<strategy>[^-]+))-(?P<setting>full|\d+shot)"
-                    r"-(?P<init>[^-]+)(?P<drops>(?:-drop-[^-]+)*)$")
+METRICS = {name: m.label for name, m in METRIC_REGISTRY.items()}  # display labels, from the metric registry
+ROW_KEYS = ["cell", "dataset", "split", "setting", "encoder", "seed"]
 MAX_PANELS = 6
 
 
@@ -57,14 +52,39 @@ def is_leak(notes: Iterable[str]) -> bool:
     return any("label leak" in n.lower() for n in notes)
 
 
-def is_fewshot(protocol: str) -> bool:
-    return bool(FEWSHOT.match(protocol)) or bool(re.search(r"-\d+shot-", protocol))
+def setting_label(row: pd.Series) -> str:
+    """A readable label of what produced a row, from its typed columns (never parsed back)."""
+    parts = [str(row["protocol"])]
+    if row.get("fusion"):
+        parts.append(f"unimodal {row['modalities']}" if row["fusion"] == "unimodal" else str(row["fusion"]))
+    if pd.notna(row.get("shots")):
+        parts.append(f"k={int(row['shots'])}")
+    if row.get("protocol") in ("fewshot", "fusion") or (row.get("init") not in ("", "scratch", None)):
+        parts += [str(row[c]) for c in ("init", "mode") if row.get(c)]
+    if row.get("dropped"):
+        parts.append(f"without {row['dropped']}")
+    trained_on = str(row.get("trained_on") or "")
+    if trained_on and row["dataset"] not in trained_on.split("+"):
+        parts.append(f"trained on {trained_on}")
+    return " · ".join(parts)
+
+
+def is_budgeted(frame: pd.DataFrame) -> pd.Series:
+    """Rows trained on k examples per class (few-shot settings)."""
+    return frame["shots"].notna()
+
+
+def is_dropped(frame: pd.DataFrame) -> pd.Series:
+    """Rows tested with a modality missing."""
+    return frame["dropped"].ne("")
 
 
 def headline_metric(frame: pd.DataFrame) -> str:
-    """Macro AUROC when present, MAE for regression, else the first metric."""
+    """The registry's headline metric of the rows' task type (AUROC, MAE for regression), else the first metric."""
     present = set(frame["metric"])
-    return next((m for m in ("auroc", "mae") if m in present), str(frame["metric"].iloc[0]))
+    tasks = [t for t in frame.get("task", pd.Series(dtype=object)).dropna().unique() if t in TASKS]
+    candidates = [headline(t).name for t in tasks] + [m.name for m in METRIC_REGISTRY.values() if m.headline_for]
+    return next((m for m in candidates if m in present), str(frame["metric"].iloc[0]))
 
 
 def _seed_text(seed: object) -> str:
@@ -212,8 +232,8 @@ def metrics_table(frame: pd.DataFrame, caption: str) -> Table:
 
 def _bar_rows(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     """The rows drawn as bars: the headline metric, no few-shot and no dropped-modality rows."""
-    rows = frame[(frame["metric"] == metric) & ~frame["protocol"].map(is_fewshot)
-                 & ~frame["protocol"].str.contains("-drop-") & (frame["protocol"] != "multitask-vs-single")]
+    rows = frame[(frame["metric"] == metric) & ~is_budgeted(frame) & ~is_dropped(frame)
+                 & (frame["protocol"] != "multitask-vs-single")]
     return rows[rows["split"] == "test"] if (rows["split"] == "test").any() else rows
 
 
@@ -236,7 +256,7 @@ def _metric_figure(ctx: Context, dataset: str, frame: pd.DataFrame, metric: str)
     if rows.empty:
         return None
     one_encoder = rows["encoder"].nunique() == 1
-    keys = ["protocol"] + ["encoder"] * (not one_encoder) + ["split"] * (rows["split"].nunique() > 1)
+    keys = ["setting"] + ["encoder"] * (not one_encoder) + ["split"] * (rows["split"].nunique() > 1)
     bars = _estimates(rows, keys)
     refs = [(f"{r.model} (published)", r.value) for r in references_for(dataset, metric)]
     fig = ctx.figure(f"metrics_{dataset}", f"{dataset}: test {METRICS.get(metric, metric)} per protocol and "
@@ -271,8 +291,8 @@ def _panels(ctx: Context) -> dict[str, list[plots.PredictionPanel]]:
         for source, pred in sources.items():
             dataset, _, label = source.partition("/")
             rows = results[(results["dataset"] == dataset) & ((results["cell"] == cell) | (results["cell"] == ""))]
-            protocol = label or (str(rows["protocol"].iloc[0]) if len(rows) else cell)
-            if is_fewshot(protocol) or "-drop-" in protocol or pred["y"].size == 0:
+            protocol = str(rows["setting"].iloc[0]) if len(rows) else (label or cell)
+            if "-drop-" in label or (len(rows) and is_budgeted(rows).all()) or pred["y"].size == 0:
                 continue
             encoder = str(rows["encoder"].iloc[0]) if len(rows) else ""
             seed = _seed_text(rows["seed"].iloc[0]) if len(rows) else ""
@@ -361,9 +381,8 @@ def _computed_gains(results: pd.DataFrame) -> tuple[Table | None, list[plots.Est
 
 def fewshot_section(ctx: Context) -> Section | None:
     results = ctx.run.results
-    parsed = results["protocol"].str.extract(FEWSHOT)
-    rows = results.assign(k=pd.to_numeric(parsed["k"]), init=parsed["init"], mode=parsed["mode"])
-    rows = rows[rows["k"].notna()]
+    rows = results[(results["protocol"] == "fewshot") & is_budgeted(results)].assign(
+        k=lambda f: f["shots"].astype(int))
     if rows.empty:
         return None
     blocks: list = [Note("Few-shot transfer: k training examples per class, several seeds. Points: mean over "
@@ -394,13 +413,11 @@ def fewshot_section(ctx: Context) -> Section | None:
 
 def fusion_section(ctx: Context) -> Section | None:
     results = ctx.run.results
-    parsed = results["protocol"].str.extract(FUSION)
-    rows = results.assign(**{c: parsed[c].fillna("") for c in parsed.columns})
-    rows = rows[parsed["setting"].notna()]
+    rows = results[results["protocol"] == "fusion"]
     if rows.empty:
         return None
-    rows = rows.assign(model=np.where(rows["modality"] != "", "unimodal " + rows["modality"], rows["strategy"]),
-                       dropped=rows["drops"].str.replace("-drop-", " ", regex=False).str.strip())
+    rows = rows.assign(model=np.where(rows["fusion"] == "unimodal", "unimodal " + rows["modalities"], rows["fusion"]),
+                       setting=np.where(rows["shots"].isna(), "full", rows["shots"].astype("string") + "shot"))
     blocks: list = [Note("Unimodal baselines vs each fusion strategy, full data and 8-shot; 'without X' = the "
                          "fused model tested with modality X missing.")]
     if rows["notes"].map(is_leak).any():
@@ -444,12 +461,12 @@ def _fusion_table(frame: pd.DataFrame, dataset: str, label: str) -> Table:
 
 def references_section(ctx: Context) -> Section | None:
     results = ctx.run.results
-    rows = results[(results["split"] == "test") & ~results["protocol"].map(is_fewshot)
-                   & ~results["protocol"].str.contains("-drop-") & (results["protocol"] != "multitask-vs-single")]
+    rows = results[(results["split"] == "test") & ~is_budgeted(results) & ~is_dropped(results)
+                   & (results["protocol"] != "multitask-vs-single")]
     body, classes, used = [], [], {}
     for r in rows.itertuples():
         for ref in references_for(r.dataset, r.metric):
-            body.append([r.dataset, r.protocol, r.encoder, _seed_text(r.seed), METRICS.get(r.metric, r.metric),
+            body.append([r.dataset, r.setting, r.encoder, _seed_text(r.seed), METRICS.get(r.metric, r.metric),
                          format_estimate(r.value, r.ci_low, r.ci_high), ref.model, format_number(ref.value),
                          format_number(r.value - ref.value), ref.short_source])
             classes.append("leak" if is_leak(r.notes) else "")

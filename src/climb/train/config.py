@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from climb.errors import ClimbUsageError
 
 
 # which weights are tested: "best_val" = the epoch with the best validation score (mean AUROC,
@@ -86,10 +89,9 @@ class TrainConfig(BaseModel):
     @field_validator("precision")
     @classmethod
     def _precision(cls, v: str) -> str:
-        allowed = {"32-true", "32", "16-mixed", "bf16-mixed", "bf16-true", "64-true"}
-        if v not in allowed:
-            raise ValueError(f"precision must be one of {sorted(allowed)}")
-        return v
+        from climb.train.engine import check_precision
+
+        return check_precision(v)
 
     @property
     def selects_on_val(self) -> bool:
@@ -114,28 +116,48 @@ RESUMABLE_CHANGES = frozenset({"out_dir", "run_name", "n_boot", "num_workers", "
                                "strategy", "num_nodes"})
 
 
-def claim_run_dir(run_dir: Path, cfg: BaseModel, resumable: frozenset[str] = RESUMABLE_CHANGES) -> None:
+def claim_run_dir(run_dir: Path, cfg: BaseModel, resumable: frozenset[str] = RESUMABLE_CHANGES,
+                  fresh: bool = False) -> None:
     """Write `cfg` as `run_dir/config.yaml`, refusing a directory that holds another run.
 
     A run resumes from `checkpoints/last.ckpt`; resuming a different configuration (other
     shots, lr, encoder, ...) would silently report the old weights under the new settings.
     The stored config is read through the same model, so keys it lacks (written by an older
-    climb) take their defaults. Written atomically: every DDP rank writes it.
+    climb) take their defaults. `fresh`: the old run directory is moved aside (one atomic
+    rename, so another rank sees it whole or not at all) and removed. Only rank zero writes;
+    every rank reaches the same decision from what is on disk.
     """
-    run_dir.mkdir(parents=True, exist_ok=True)
+    from climb.safeio import atomic_write_text
+    from climb.train.engine import is_rank_zero
+
+    if fresh:
+        if is_rank_zero() and run_dir.exists():
+            trash = run_dir.with_name(f".trash-{run_dir.name}-{os.getpid()}")
+            os.replace(run_dir, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+    else:
+        _check_same_run(run_dir, cfg, resumable)
+    if is_rank_zero():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+
+
+def _check_same_run(run_dir: Path, cfg: BaseModel, resumable: frozenset[str]) -> None:
     path = run_dir / "config.yaml"
+    if not (path.is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file()):
+        return
     new = cfg.model_dump(mode="json")
-    if path.is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file():
-        try:
-            old = type(cfg).model_validate(yaml.safe_load(path.read_text()) or {}).model_dump(mode="json")
-        except ValueError as exc:
-            raise ValueError(f"{run_dir} holds a run whose config.yaml this climb cannot read ({exc}); use "
-                             "another run_name / out_dir, or delete the directory to start over.") from None
-        changed = sorted(k for k in set(old) | set(new) if k not in resumable and old.get(k) != new.get(k))
-        if changed:
-            raise ValueError(f"{run_dir} holds a run with another configuration (differs in: {', '.join(changed)}); "
-                             "it would resume from that run's checkpoint. Use another run_name / out_dir, "
-                             "or delete the directory to start over.")
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(yaml.safe_dump(new, sort_keys=False))
-    os.replace(tmp, path)
+    try:
+        old = type(cfg).model_validate(yaml.safe_load(path.read_text()) or {}).model_dump(mode="json")
+    except ValueError as exc:
+        raise RunDirError(f"{run_dir} holds a run whose config.yaml this climb cannot read ({exc}); use "
+                          "another run_name / out_dir, or delete the directory to start over.") from None
+    changed = sorted(k for k in set(old) | set(new) if k not in resumable and old.get(k) != new.get(k))
+    if changed:
+        raise RunDirError(f"{run_dir} holds a run with another configuration (differs in: {', '.join(changed)}); "
+                          "it would resume from that run's checkpoint. Use another run_name / out_dir, "
+                          "or delete the directory to start over.")
+
+
+class RunDirError(ClimbUsageError):
+    """A run directory holds another run (or one this climb cannot read)."""

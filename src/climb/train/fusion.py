@@ -22,35 +22,35 @@ few-shot runs) and are reused unchanged on validation, test and other-site data.
 
 from __future__ import annotations
 
-import os
-import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import numpy as np
 import pandas as pd
 import torch
 import yaml
-from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.callbacks import Callback
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
 from climb.catalog.schema import Task
 from climb.evaluate.bootstrap import bootstrap_metrics
-from climb.evaluate.metrics import ResultRow, compute_metrics, result_rows, to_frame
+from climb.evaluate.metrics import ResultRow, compute_metrics, headline, result_rows, to_frame
 from climb.loading import ClimbDataset, few_shot_indices, load
 from climb.loading.transforms import FieldTransforms, compute_stats, default_transform
-from climb.models import create_encoder, get_spec, make_loss, save_encoder
+from climb.models import create_encoder, get_spec, save_encoder
 from climb.models.fusion import FUSION_STRATEGIES, make_fusion
 from climb.train.config import RESUMABLE_CHANGES, ModelSelection, claim_run_dir, selects_on_val
 from climb.train.data import SeededShardSampler, set_loader_epoch
-from climb.train.module import input_channels, val_score
-from climb.train.protocols import run_checkpoint
+from climb.safeio import atomic_write_text
+from climb.train.engine import check_precision, is_rank_zero, make_trainer, record_outputs
+from climb.train.module import input_channels, label_stats, task_loss, val_score
+from climb.train.protocols import save_npz
 
 TABULAR_KINDS = ("scalar", "tabular")
 PTBXL_REPORT_LEAK = ("LABEL LEAK: the PTB-XL free-text report was written by the cardiologist who assigned the "
@@ -91,6 +91,7 @@ class FusionConfig(BaseModel):
     batch_size: int = Field(32, ge=1)
     eval_batch_size: int = Field(256, ge=1)
     lr: float = Field(1e-3, gt=0)
+    lr_schedule: Literal["cosine", "multistep", "constant"] = "cosine"  # per epoch (climb.train.engine.lr_factor)
     weight_decay: float = Field(1e-4, ge=0)
     seed: int = 0
     num_workers: int = Field(0, ge=0)
@@ -106,6 +107,11 @@ class FusionConfig(BaseModel):
     out_dir: Path = Path("runs/fusion")
     run_name: str | None = None
     protocol: str | None = None  # row label; default from strategy, shots and init
+
+    @field_validator("precision")
+    @classmethod
+    def _precision(cls, v: str) -> str:
+        return check_precision(v)
 
     @field_validator("strategy")
     @classmethod
@@ -344,7 +350,7 @@ def build_fusion_data(cfg: FusionConfig) -> FusionData:
     info = {
         "task": task.value, "label_names": probe.label_names,
         "n_out": len(probe.label_names) if task in (Task.multiclass, Task.multilabel) else 1,
-        "train_labels": np.asarray(labels).tolist(), "tabular_stats": tab_stats,
+        "label_stats": label_stats(task, labels, len(probe.label_names)), "tabular_stats": tab_stats,
         "modalities": {m: {"kind": k, "fields": cfg.modalities[m].fields,
                            "edges": _edge_fields(card) if k == "graph" else {},
                            "in_channels": (len(tab_stats[m]["mean"]) if k == "tabular" else
@@ -390,7 +396,7 @@ class FusionModule(L.LightningModule):
         dims = {m: int(e.out_dim) for m, e in self.encoders.items()}
         self.fusion = make_fusion(cfg.strategy, dims, info["n_out"], modality_dropout=cfg.modality_dropout,
                                   **cfg.fusion_kwargs)
-        self.loss = make_loss(info["task"], train_labels=np.asarray(info["train_labels"]), balance=cfg.balance_loss)
+        self.loss = task_loss(info["task"], info["label_stats"], cfg.balance_loss)
         self.absent: set[str] = set()  # modalities dropped at test time
         self._text_cache: dict[tuple[str, str], torch.Tensor] = {}
         self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
@@ -453,9 +459,6 @@ class FusionModule(L.LightningModule):
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["label"]))
         return loss
 
-    def on_train_epoch_start(self) -> None:
-        torch.manual_seed(self.cfg.seed * 100_003 + self.current_epoch)  # modality dropout etc.
-
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._val.append((batch["label"].cpu(), self.loss.scores(self(batch).float()).cpu()))
 
@@ -463,17 +466,15 @@ class FusionModule(L.LightningModule):
         y = torch.cat([v[0] for v in self._val]).numpy()
         s = torch.cat([v[1] for v in self._val]).numpy()
         self._val.clear()
-        task = self.info["task"]
-        key = "r2" if task == "regression" else "auroc"
-        value = compute_metrics(task, y, s).get(key, float("nan"))
-        self.log(f"val/{key}", value)
-        self.log("val/score", val_score({self.cfg.dataset: value}, selecting=self.cfg.selects_on_val), prog_bar=True)
+        metric = headline(self.info["task"])
+        value = compute_metrics(self.info["task"], y, s)[metric.name]
+        self.log(f"val/{self.cfg.dataset}/{metric.name}", value)
+        self.log("val/score", val_score({self.cfg.dataset: metric.oriented(value)}, selecting=self.cfg.selects_on_val),
+                 prog_bar=True)
 
     def configure_optimizers(self):
         params = [p for p in self.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(self.cfg.epochs, 1))
-        return {"optimizer": opt, "lr_scheduler": sched}
+        return torch.optim.AdamW(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)  # lr: the engine
 
 
 def _no_empty_samples(present: dict[str, torch.Tensor]) -> None:
@@ -504,14 +505,8 @@ class FusionResult:
 
 
 def fusion_frame(rows: Sequence[ResultRow], cfg: FusionConfig) -> pd.DataFrame:
-    """Tidy rows plus the fusion columns: strategy, modalities, setting, init, dropped, label_leak."""
-    frame = to_frame(rows)
-    frame["strategy"] = "unimodal" if len(cfg.modalities) == 1 else cfg.strategy
-    frame["modalities"] = "+".join(cfg.modalities)
-    frame["setting"], frame["init"] = cfg.setting, cfg.init
-    frame["dropped"] = frame["protocol"].str.extract(r"-drop-(\w+)$", expand=False).fillna("")
-    frame["label_leak"] = cfg.label_leak is not None
-    return frame
+    """Tidy rows; the fusion strategy, modalities, shots, init and dropped modality are typed columns."""
+    return to_frame(rows)
 
 
 class FusionDataModule(L.LightningDataModule):
@@ -543,44 +538,32 @@ def _eval_loader(ds: Dataset, collate: Any, batch_size: int) -> DataLoader:
 FUSION_RESUMABLE = (RESUMABLE_CHANGES - {"strategy"}) | {"strategy_name", "eval_batch_size", "protocol"}
 
 
-def run_fusion(cfg: FusionConfig, quiet: bool = True) -> FusionResult:
+def run_fusion(cfg: FusionConfig, quiet: bool = True, callbacks: Sequence[Callback] = (),
+               fresh: bool = False) -> FusionResult:
     """Train `cfg` and test it: all modalities, each one dropped, and on the `test_on` sites."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data = build_fusion_data(cfg)
     run_dir = cfg.run_dir
-    claim_run_dir(run_dir, cfg, resumable=FUSION_RESUMABLE)
+    claim_run_dir(run_dir, cfg, resumable=FUSION_RESUMABLE, fresh=fresh)
     module = FusionModule(cfg.model_dump(mode="json"), data.info)
-    ckpt = run_checkpoint(run_dir, select=data.val is not None and cfg.selects_on_val)
-    trainer = L.Trainer(
-        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, precision=cfg.precision,
-        limit_train_batches=cfg.limit_train_batches, logger=CSVLogger(run_dir, name="logs", version=""),
-        strategy=cfg.strategy_name, num_nodes=cfg.num_nodes, use_distributed_sampler=False,
-        callbacks=[ckpt], enable_progress_bar=not quiet, enable_model_summary=not quiet,
-        log_every_n_steps=5, deterministic="warn" if cfg.accelerator != "cpu" else True, num_sanity_val_steps=0,
-        reload_dataloaders_every_n_epochs=1,  # see set_loader_epoch
-    )
-    last = run_dir / "checkpoints" / "last.ckpt"
-    started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")  # frozen encoders, on purpose
-        trainer.fit(module, datamodule=FusionDataModule(cfg, data), ckpt_path=str(last) if last.is_file() else None)
-    seconds = time.perf_counter() - started
-    if not trainer.is_global_zero:
-        return FusionResult(cfg, [], {}, run_dir, seconds)
-    best = Path(ckpt.best_model_path) if ckpt.best_model_path else last
-    if best.is_file():  # load weights in place: no second construction of (large) encoders
-        module.load_state_dict(torch.load(best, map_location="cpu", weights_only=False)["state_dict"])
+    run = make_trainer(cfg, run_dir, select=data.val is not None and cfg.selects_on_val, callbacks=callbacks,
+                       quiet=quiet, log_every_n_steps=5, strategy=cfg.strategy_name)
+    run.fit(module, FusionDataModule(cfg, data), fresh=fresh)
+    if not run.trainer.is_global_zero:
+        return FusionResult(cfg, [], {}, run_dir, run.seconds)
+    run.load_tested(module)  # weights loaded in place: no second construction of (large) encoders
     module.to(_eval_device(cfg))
     rows, preds = evaluate_fusion(module, data, cfg)
     module.cpu()
     for m, enc in module.encoders.items():
         save_encoder(enc, run_dir / "encoders" / f"{m}.safetensors")
     frame = fusion_frame(rows, cfg)
-    frame["train_seconds"] = round(seconds, 2)
-    frame.to_csv(run_dir / "results.csv", index=False)
-    np.savez_compressed(run_dir / "predictions.npz",
-                        **{f"{key}/{k}": v for key, p in preds.items() for k, v in p.items()})
-    return FusionResult(cfg, rows, preds, run_dir, seconds)
+    frame["train_seconds"] = round(run.seconds, 2)
+    frame["train_samples_per_second"] = round(run.speed.rate, 1)
+    atomic_write_text(run_dir / "results.csv", frame.to_csv(index=False))
+    save_npz(run_dir / "predictions.npz", {f"{key}/{k}": v for key, p in preds.items() for k, v in p.items()})
+    record_outputs(run_dir)
+    return FusionResult(cfg, rows, preds, run_dir, run.seconds, extra={"samples_per_second": run.speed.rate})
 
 
 def _eval_device(cfg: FusionConfig) -> torch.device:
@@ -625,8 +608,11 @@ def evaluate_fusion(model: FusionModule, data: FusionData, cfg: FusionConfig
             preds[f"{name}/{label}"] = p
             cis = bootstrap_metrics(data.task.value, p["y"], p["score"], groups=p["patient_id"],
                                     n_boot=cfg.n_boot, seed=cfg.seed)
-            rows += result_rows(cis, dataset=name, split=split, protocol=label, encoder=cfg.encoders,
-                                seed=cfg.seed, notes=[cfg.label_leak] if cfg.label_leak else [])
+            rows += result_rows(cis, dataset=name, split=split, protocol="fusion", encoder=cfg.encoders,
+                                seed=cfg.seed, notes=[cfg.label_leak] if cfg.label_leak else [],
+                                task=data.task.value, trained_on=cfg.dataset, shots=cfg.shots, init=cfg.init,
+                                fusion="unimodal" if len(cfg.modalities) == 1 else cfg.strategy,
+                                modalities="+".join(cfg.modalities), dropped="+".join(absent) or None)
     return rows, preds
 
 
@@ -654,7 +640,8 @@ def _with_pretrained(base: FusionConfig, paths: Mapping[str, Path | None]) -> di
 def fusion_protocol(dataset: str | FusionConfig, *, strategies: Sequence[str] = FUSION_STRATEGIES,
                     shots: Sequence[int | None] = (None, 8), pretrained: Mapping[str, Path | None] | None = None,
                     unimodal: bool = True, seeds: Sequence[int] = (0,), out_dir: Path | None = None,
-                    quiet: bool = True, **overrides: Any) -> pd.DataFrame:
+                    quiet: bool = True, callbacks: Callable[[str], Sequence[Callback]] | None = None,
+                    fresh: bool = False, **overrides: Any) -> pd.DataFrame:
     """The CLIMB fusion protocol on one preset (or config): a tidy table, also written to out_dir/results.csv.
 
     For each seed x data budget (full data, k-shot) x initialisation (scratch; pretrained
@@ -682,11 +669,14 @@ def fusion_protocol(dataset: str | FusionConfig, *, strategies: Sequence[str] = 
             for init, modalities in inits.items():
                 cfg = base.model_copy(update={"seed": seed, "shots": k, "modalities": modalities, "protocol": None})
                 for cfg_run in _protocol_runs(cfg, strategies, unimodal, init):
-                    frames.append(run_fusion(cfg_run, quiet=quiet).frame())
+                    extra = list(callbacks(cfg_run.name)) if callbacks else []
+                    result = run_fusion(cfg_run, quiet=quiet, callbacks=extra, fresh=fresh)
+                    frames.append(result.frame().assign(
+                        train_samples_per_second=round(result.extra.get("samples_per_second", 0.0), 1)))
     table = pd.concat(frames, ignore_index=True)
-    if int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0:  # other DDP ranks hold no rows
+    if is_rank_zero():  # other DDP ranks hold no rows
         base.out_dir.mkdir(parents=True, exist_ok=True)
-        table.to_csv(base.out_dir / "results.csv", index=False)
+        atomic_write_text(base.out_dir / "results.csv", table.to_csv(index=False))
     return table
 
 

@@ -9,7 +9,6 @@ loss stops training with a clear message instead of silently producing NaN weigh
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import lightning as L
@@ -17,9 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from climb.catalog.schema import Task
-from climb.evaluate.metrics import compute_metrics
+from climb.evaluate.metrics import compute_metrics, headline
 from climb.models import create_encoder, get_spec, make_head, make_loss
+from climb.models.heads import RegressionLoss, TaskLoss
 from climb.models.registry import checkpoint_config
 from climb.train.config import TrainConfig
 from climb.train.data import TaskData
@@ -85,11 +84,8 @@ class ClimbModule(L.LightningModule):
             for n, t in tasks.items() if t["in_channels"] is not None and t["in_channels"] != enc_in
         })
         self.heads = nn.ModuleDict({n: make_head(t["task"], dim, t["n_out"]) for n, t in tasks.items()})
-        self.losses = nn.ModuleDict({
-            n: make_loss(t["task"], train_labels=np.asarray(t["train_labels"]), balance=cfg.balance_loss,
-                         class_counts=t.get("class_counts"))
-            for n, t in tasks.items()
-        })
+        self.losses = nn.ModuleDict({n: task_loss(t["task"], t["label_stats"], cfg.balance_loss)
+                                     for n, t in tasks.items()})
         self._val_outputs: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
 
     @classmethod
@@ -98,12 +94,9 @@ class ClimbModule(L.LightningModule):
         info = {}
         for name, t in tasks.items():
             example = t.train[0][t.field]
-            counts = None
-            if t.task in (Task.binary, Task.multiclass):
-                counts = np.bincount(t.train_labels.astype(int), minlength=len(t.label_names)).tolist()
             info[name] = {"task": t.task.value, "n_out": t.n_out, "field": t.field, "kind": t.kind,
                           "in_channels": input_channels(t.kind, example), "label_names": t.label_names,
-                          "train_labels": np.asarray(t.train_labels).tolist(), "class_counts": counts,
+                          "label_stats": label_stats(t.task, t.train_labels, len(t.label_names)),
                           "has_val": t.val is not None}
         return info
 
@@ -144,17 +137,8 @@ class ClimbModule(L.LightningModule):
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=n, sync_dist=True)
         return loss
 
-    def on_train_epoch_start(self) -> None:
-        # Everything a step depends on is a function of (weights, seed, epoch, step), so a run
-        # resumed from an epoch checkpoint matches an uninterrupted one: the cosine learning
-        # rate is set from the epoch number (a stateful scheduler's step is lost when
-        # Lightning checkpoints before stepping it), dropout draws from a per-step seed.
-        lr = self.cfg.lr * lr_factor(self.cfg.lr_schedule, self.current_epoch, self.cfg.epochs)
-        for group in self.optimizers().optimizer.param_groups:
-            group["lr"] = lr
-
     def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
-        torch.manual_seed(self.cfg.seed * 1_000_003 + self.global_step)
+        # the step seed and the learning rate are set by the engine (climb.train.engine)
         if self.cfg.freeze_encoder:
             # a linear probe's encoder stays in eval mode: its BatchNorm statistics must not move
             # (Lightning restores per-module train flags around validation, so set it every step)
@@ -172,10 +156,10 @@ class ClimbModule(L.LightningModule):
             y = torch.cat([o[0] for o in outs]).numpy()
             s = torch.cat([o[1] for o in outs]).numpy()
             kind = self.task_info[task]["task"]
-            report = compute_metrics(kind, y, s)
-            key = "r2" if kind == "regression" else "auroc"
-            values[task] = report.get(key, float("nan"))
-            self.log(f"val/{task}/{key}", values[task], sync_dist=True)  # equal on every rank (full split each)
+            metric = headline(kind)
+            value = compute_metrics(kind, y, s)[metric.name]
+            self.log(f"val/{task}/{metric.name}", value, sync_dist=True)  # equal on every rank (full split each)
+            values[task] = metric.oriented(value)
         self._val_outputs.clear()
         if values:
             self.log("val/score", val_score(values, selecting=self.cfg.selects_on_val), prog_bar=True,
@@ -187,11 +171,13 @@ class ClimbModule(L.LightningModule):
 
 
 def val_score(values: dict[str, float], selecting: bool) -> float:
-    """Mean validation AUROC / r2 over tasks: the model-selection score.
+    """Mean over tasks of the headline validation metric, oriented higher = better: the model-selection score.
 
-    A task whose score is undefined (e.g. a validation split, or `limit_val_batches` share of
-    it, with one class) cannot take part: when selecting on validation that is an error, not
-    a silent mean over the other tasks (or a constant that would freeze the first epoch as best).
+    The headline is the metric registry's (`climb.evaluate.headline`: AUROC for classification,
+    MAE, negated, for regression). A task whose score is undefined (e.g. a validation split, or
+    `limit_val_batches` share of it, with one class) cannot take part: when selecting on
+    validation that is an error, not a silent mean over the other tasks (or a constant that
+    would freeze the first epoch as best).
     """
     undefined = sorted(t for t, v in values.items() if not np.isfinite(v))
     if undefined and selecting:
@@ -202,13 +188,28 @@ def val_score(values: dict[str, float], selecting: bool) -> float:
     return float(np.mean(defined)) if defined else float("nan")
 
 
-def lr_factor(schedule: str, epoch: int, epochs: int) -> float:
-    """Learning-rate multiplier for `epoch` (0-based) of `epochs` under `schedule`."""
-    if schedule == "cosine":
-        return 0.5 * (1 + math.cos(math.pi * epoch / max(epochs, 1)))
-    if schedule == "multistep":
-        return 0.1 ** sum(epoch >= int(f * epochs) for f in (0.5, 0.75))
-    return 1.0
+def label_stats(task: object, labels: np.ndarray, n_classes: int) -> dict[str, Any]:
+    """What a loss needs from the train labels (stored in checkpoints instead of the labels themselves).
+
+    Classification: per-class counts (multilabel: positives per label, NaN ignored) and the
+    number of samples; regression: the targets' mean and standard deviation.
+    """
+    from climb.models import class_counts_from_labels
+
+    kind = getattr(task, "value", task)
+    labels = np.asarray(labels)
+    if kind == "regression":
+        y = labels.astype(np.float64)
+        return {"mean": float(np.nanmean(y)), "std": float(np.nanstd(y)) or 1.0}
+    counts = class_counts_from_labels(kind, labels, 2 if kind == "binary" else n_classes)
+    return {"class_counts": counts.tolist(), "n_samples": int(len(labels))}
+
+
+def task_loss(task: str, stats: dict[str, Any], balance: bool) -> TaskLoss:
+    """The task's loss from its `label_stats` (imbalance weights from the class counts when `balance`)."""
+    if task == "regression":
+        return RegressionLoss("mse", stats["mean"], stats["std"])
+    return make_loss(task, class_counts=stats["class_counts"], n_samples=stats["n_samples"], balance=balance)
 
 
 def encoder_modality(name: str) -> str:

@@ -15,7 +15,6 @@ run directory that holds another configuration is refused (`claim_run_dir`).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,14 +23,16 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.callbacks import Callback
 
 from climb.evaluate.bootstrap import bootstrap_metrics
 from climb.evaluate.metrics import ResultRow, result_rows, to_frame
 from climb.models import save_encoder
+from climb.errors import ClimbError, ClimbUsageError
+from climb.safeio import atomic_write_bytes, atomic_write_text
 from climb.train.config import TrainConfig, claim_run_dir
 from climb.train.data import TaskData, build_task, eval_loader, set_loader_epoch, train_loader
+from climb.train.engine import Throughput, make_trainer, record_outputs, run_checkpoint  # noqa: F401 (re-exported)
 from climb.train.module import ClimbModule, encoder_modality
 
 
@@ -73,56 +74,17 @@ class ClimbDataModule(L.LightningDataModule):
         return [eval_loader(t.val, self.cfg.batch_size) for t in self.tasks.values() if t.val is not None]
 
 
-class Throughput(Callback):
-    """Steady-state training samples per second (excluding validation and data loading).
-
-    The first `warmup` steps of a fit (kernel selection, allocator growth: often seconds on
-    CPU) are left out when the fit has more steps than that; a shorter fit counts them all.
-    """
-
-    def __init__(self, warmup: int = 2) -> None:
-        self.warmup = warmup
-        self.steps = 0
-        self.samples, self.seconds, self._t = 0, 0.0, 0.0
-        self.all_samples, self.all_seconds = 0, 0.0
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        self._t = time.perf_counter()
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        seconds = time.perf_counter() - self._t
-        size = (len(batch["label"]) if isinstance(batch, dict) else len(batch)) * trainer.world_size
-        self.steps += 1
-        self.all_samples += size
-        self.all_seconds += seconds
-        if self.steps > self.warmup:
-            self.samples += size
-            self.seconds += seconds
-
-    @property
-    def rate(self) -> float:
-        if self.seconds:
-            return self.samples / self.seconds
-        return self.all_samples / self.all_seconds if self.all_seconds else 0.0
-
-
-def run_checkpoint(run_dir: Path, select: bool) -> ModelCheckpoint:
-    """Checkpoints written every epoch: `last.ckpt` (resume) and the weights that will be tested.
-
-    Selecting on validation: `best.ckpt` (highest `val/score`) beside a full `last.ckpt`.
-    Otherwise the tested weights are the latest epoch's: `latest.ckpt`, with `last.ckpt` a
-    link to it (one file on disk, not two copies).
-    """
-    if select:
-        return ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best", save_last=True,
-                               monitor="val/score", mode="max")
-    return ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="latest", save_last="link", save_top_k=1)
-
-
 def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Callback] = (),
-          quiet: bool = True) -> RunResult:
-    """Train `cfg.encoder` on `cfg.datasets` (one = single-task, several = multitask) and test it."""
+          quiet: bool = True, fresh: bool = False, init: str | None = None) -> RunResult:
+    """Train `cfg.encoder` on `cfg.datasets` (one = single-task, several = multitask) and test it.
+
+    `protocol` and `init` (the label of `cfg.pretrained`, default "pretrained"; "scratch" without
+    one) go into the result rows' typed columns, with shots and mode from `cfg`.
+    `fresh`: start over instead of resuming `checkpoints/last.ckpt` (every DDP rank gets the
+    same intent, so no rank resumes what another one starts from scratch).
+    """
     protocol = protocol or ("multitask" if len(cfg.datasets) > 1 else "single")
+    preflight(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     modality = encoder_modality(cfg.encoder)
     tasks = {n: build_task(n, modality, input_field=cfg.input_field, transform=cfg.transform,
@@ -134,37 +96,19 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
     if cfg.model_selection != "last" and any(t.val is None for t in tasks.values()):
         cfg = cfg.model_copy(update={"model_selection": "last"})  # nothing to select on
     run_dir = cfg.run_dir
-    claim_run_dir(run_dir, cfg)
+    claim_run_dir(run_dir, cfg, fresh=fresh)
     module = ClimbModule(cfg.model_dump(mode="json"), ClimbModule.task_info_from(tasks))
-    ckpt = run_checkpoint(run_dir, select=cfg.selects_on_val)
-    speed = Throughput()
-    averaging = [EMAWeightAveraging(decay=cfg.ema_decay)] if cfg.ema_decay else []
-    # multitask batches touch one head each: DDP must expect parameters without gradients
-    strategy = "ddp_find_unused_parameters_true" if len(tasks) > 1 and cfg.strategy == "ddp" else cfg.strategy
-    trainer = L.Trainer(
-        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, strategy=strategy,
-        num_nodes=cfg.num_nodes, precision=cfg.precision, limit_train_batches=cfg.limit_train_batches,
-        limit_val_batches=cfg.limit_val_batches,
-        # one log version per attempt: a resumed run keeps the logs of the attempts before it
-        logger=[CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tb")],
-        callbacks=[ckpt, speed, *averaging, *callbacks], use_distributed_sampler=False,
-        enable_progress_bar=not quiet, enable_model_summary=not quiet, log_every_n_steps=1,
-        deterministic="warn" if cfg.accelerator != "cpu" else True,
-        num_sanity_val_steps=0, reload_dataloaders_every_n_epochs=1,  # see set_loader_epoch
-    )
-    last = run_dir / "checkpoints" / "last.ckpt"
-    started = time.perf_counter()
-    trainer.fit(module, datamodule=ClimbDataModule(cfg, tasks), ckpt_path=str(last) if last.is_file() else None)
-    seconds = time.perf_counter() - started
-    if not trainer.is_global_zero:
-        return RunResult(cfg, [], {}, run_dir, None, seconds, speed.rate)
-    best = Path(ckpt.best_model_path) if ckpt.best_model_path else last
-    model = ClimbModule.load_from_checkpoint(best, map_location="cpu", weights_only=False) if best.is_file() else module
-    encoder_path = save_encoder(model.encoder, run_dir / "encoder.safetensors")
-    rows, preds = evaluate_module(model, tasks, cfg, protocol)
-    _write_outputs(run_dir, rows, preds, seconds, speed.rate)
-    return RunResult(cfg, rows, preds, run_dir, encoder_path, seconds, speed.rate,
-                     tested_checkpoint=best if best.is_file() else None)
+    run = make_trainer(cfg, run_dir, select=cfg.selects_on_val, callbacks=callbacks, quiet=quiet,
+                       find_unused_parameters=len(tasks) > 1)
+    run.fit(module, ClimbDataModule(cfg, tasks), fresh=fresh)
+    if not run.trainer.is_global_zero:
+        return RunResult(cfg, [], {}, run_dir, None, run.seconds, run.speed.rate)
+    tested = run.load_tested(module)
+    encoder_path = save_encoder(module.encoder, run_dir / "encoder.safetensors")
+    rows, preds = evaluate_module(module, tasks, cfg, protocol, init)
+    _write_outputs(run_dir, rows, preds, run.seconds, run.speed.rate)
+    record_outputs(run_dir, tested_checkpoint=tested.name if tested else None)
+    return RunResult(cfg, rows, preds, run_dir, encoder_path, run.seconds, run.speed.rate, tested_checkpoint=tested)
 
 
 @torch.no_grad()
@@ -181,11 +125,14 @@ def predict(model: ClimbModule, task: TaskData, split: str = "test",
     return {"y": np.concatenate(ys), "score": np.concatenate(ss), "patient_id": np.asarray(pids)}
 
 
-def evaluate_module(model: ClimbModule, tasks: dict[str, TaskData], cfg: TrainConfig,
-                    protocol: str) -> tuple[list[ResultRow], dict[str, dict[str, np.ndarray]]]:
-    """Test-split metrics with patient-level bootstrap CIs for every task."""
+def evaluate_module(model: ClimbModule, tasks: dict[str, TaskData], cfg: TrainConfig, protocol: str,
+                    init: str | None = None) -> tuple[list[ResultRow], dict[str, dict[str, np.ndarray]]]:
+    """Test-split metrics with patient-level bootstrap CIs for every task, typed setting columns filled."""
     rows: list[ResultRow] = []
     preds = {}
+    setting = {"protocol": protocol, "encoder": cfg.encoder, "seed": cfg.seed, "trained_on": "+".join(cfg.datasets),
+               "shots": cfg.shots, "init": init or ("pretrained" if cfg.pretrained else "scratch"),
+               "mode": "linear_probe" if cfg.freeze_encoder else "finetune"}
     for name, task in tasks.items():
         if task.test is None:
             continue
@@ -193,8 +140,7 @@ def evaluate_module(model: ClimbModule, tasks: dict[str, TaskData], cfg: TrainCo
         preds[name] = p
         cis = bootstrap_metrics(task.task.value, p["y"], p["score"], groups=p["patient_id"],
                                 n_boot=cfg.n_boot, seed=cfg.seed)
-        rows += result_rows(cis, dataset=name, split="test", protocol=protocol, encoder=cfg.encoder,
-                            seed=cfg.seed)
+        rows += result_rows(cis, dataset=name, split="test", task=task.task.value, **setting)
     return rows, preds
 
 
@@ -203,9 +149,43 @@ def _write_outputs(run_dir: Path, rows: list[ResultRow], preds: dict[str, dict[s
     frame = to_frame(rows)
     frame["train_seconds"] = round(seconds, 2)
     frame["train_samples_per_second"] = round(rate, 1)
-    frame.to_csv(run_dir / "results.csv", index=False)
+    atomic_write_text(run_dir / "results.csv", frame.to_csv(index=False))
     flat = {f"{task}/{key}": value for task, p in preds.items() for key, value in p.items()}
-    np.savez_compressed(run_dir / "predictions.npz", **flat)
+    save_npz(run_dir / "predictions.npz", flat)
+
+
+def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Compressed npz written atomically, never through a link (climb.safeio)."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def few_shot_configs(base: TrainConfig, shots: Sequence[int], seeds: Sequence[int], inits: dict[str, Path | None],
+                     modes: Sequence[str]) -> list[tuple[str, TrainConfig]]:
+    """Every (init label, config) of a few-shot sweep, validated before any of them trains."""
+    bad_modes = sorted(set(modes) - {"linear_probe", "finetune"})
+    if bad_modes:
+        raise ClimbUsageError(f"unknown few-shot mode(s) {bad_modes}; modes: finetune, linear_probe")
+    runs = []
+    for k in shots:
+        for seed in seeds:
+            for init, path in inits.items():
+                for mode in modes:
+                    if mode == "linear_probe" and path is None:
+                        continue  # a frozen random encoder says nothing
+                    try:
+                        cfg = TrainConfig.model_validate({**base.model_dump(), **{
+                            "shots": k, "seed": seed, "pretrained": path, "freeze_encoder": mode == "linear_probe",
+                            "run_name": f"{base.datasets[0]}__{base.encoder}__k{k}__{init}__{mode}__seed{seed}"}})
+                    except ValueError as exc:  # pydantic: e.g. shots < 1
+                        raise ClimbUsageError(_one_line(exc)) from None
+                    runs.append((init, cfg))
+    for _, cfg in runs:
+        preflight(cfg)
+    return runs
 
 
 def few_shot(base: TrainConfig, shots: Sequence[int] = (1, 8, 32), seeds: Sequence[int] = (0, 1, 2),
@@ -214,19 +194,48 @@ def few_shot(base: TrainConfig, shots: Sequence[int] = (1, 8, 32), seeds: Sequen
     """Few-shot transfer to `base.datasets[0]`: k per class x seeds x initialisations x modes.
 
     `inits` maps a label to a local encoder checkpoint (None = from scratch), e.g.
-    {"scratch": None, "multitask": run.encoder_path}: the CLIMB comparison.
+    {"scratch": None, "multitask": run.encoder_path}: the CLIMB comparison. Every run's
+    configuration, the dataset, the encoder and each checkpoint are checked before the first
+    run trains (`preflight`).
     """
     inits = inits if inits is not None else {"scratch": None}
     rows: list[ResultRow] = []
-    for k in shots:
-        for seed in seeds:
-            for init, path in inits.items():
-                for mode in modes:
-                    if mode == "linear_probe" and path is None:
-                        continue  # a frozen random encoder says nothing
-                    cfg = base.model_copy(update={
-                        "shots": k, "seed": seed, "pretrained": path, "freeze_encoder": mode == "linear_probe",
-                        "run_name": f"{base.datasets[0]}__{base.encoder}__k{k}__{init}__{mode}__seed{seed}",
-                    })
-                    rows += train(cfg, protocol=f"fewshot-k{k}-{init}-{mode}").rows
+    for init, cfg in few_shot_configs(base, shots, seeds, inits, modes):
+        rows += train(cfg, protocol="fewshot", init=init).rows
     return rows
+
+
+def preflight(cfg: TrainConfig) -> None:
+    """Check what a run needs before any work: the encoder is registered, the datasets are prepared,
+    the pretrained checkpoint is a readable encoder file. Errors are one line naming the input."""
+    from climb.models import EncoderError, get_spec
+    from climb.models.registry import checkpoint_config
+    from climb.prepare import open_prepared
+
+    try:
+        get_spec(cfg.encoder)
+    except KeyError as exc:
+        raise ClimbUsageError(str(exc.args[0]) if exc.args else str(exc)) from None
+    for name in cfg.datasets:
+        try:
+            open_prepared(name)
+        except FileNotFoundError as exc:
+            raise DatasetNotPrepared(str(exc)) from None
+    if cfg.pretrained is not None:
+        if not Path(cfg.pretrained).is_file():
+            raise ClimbUsageError(f"pretrained encoder {cfg.pretrained}: no such file")
+        try:
+            checkpoint_config(cfg.pretrained)
+        except EncoderError as exc:
+            raise ClimbUsageError(str(exc)) from None
+
+
+class DatasetNotPrepared(ClimbError, FileNotFoundError):
+    """A run names a dataset that is not prepared (the message gives the `climb prepare` command)."""
+
+
+def _one_line(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in errors())
+    return str(exc).splitlines()[0]

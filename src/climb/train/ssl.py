@@ -35,8 +35,9 @@ the registry can be pretrained without changes):
   `train/target_std`), so collapse is visible as these falling towards 0. The saved
   encoder is the target (EMA) encoder, as in I-JEPA.
 
-Every run writes to `cfg.run_dir`: `config.yaml`, CSV logs (`logs/metrics.csv`, kept
-across resumes), `checkpoints/last.ckpt` (re-running the same config resumes from it)
+Every run writes to `cfg.run_dir` through the shared engine (`climb.train.engine`):
+`config.yaml`, CSV + TensorBoard logs (`logs/version_*/metrics.csv`, one version per
+attempt), `checkpoints/last.ckpt` (re-running the same config resumes from it)
 and `encoder.safetensors` (`save_encoder`), which `TrainConfig(pretrained=...)` and
 `create_encoder(..., pretrained_path=...)` load. Only the encoder is kept: the MAE
 decoder and the JEPA predictor are discarded.
@@ -46,7 +47,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +57,6 @@ import numpy as np
 import torch
 import yaml
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.loggers import CSVLogger
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 from torch.nn import functional as F
@@ -67,9 +66,8 @@ from climb.models import create_encoder, save_encoder
 from climb.train.config import claim_run_dir
 from climb.train.data import SeededShardSampler, pick_field, set_loader_epoch
 from climb.train.module import encoder_modality
-from climb.train.protocols import Throughput, run_checkpoint
+from climb.train.engine import check_precision, make_trainer, record_outputs
 
-PRECISIONS = {"32-true", "32", "16-mixed", "bf16-mixed", "bf16-true", "64-true"}
 OBJECTIVE_KINDS = {"mae": ("image", "signal", "eeg"), "jepa": ("signal", "eeg")}
 
 
@@ -102,6 +100,7 @@ class SSLConfig(BaseModel):
     batch_size: int = Field(64, ge=2)
     lr: float = Field(5e-4, gt=0)
     weight_decay: float = Field(0.05, ge=0)
+    lr_schedule: Literal["cosine", "multistep", "constant"] = "cosine"  # per step, after the linear warmup
     warmup_fraction: float = Field(0.05, ge=0, lt=1)
     seed: int = 0
     num_workers: int = Field(0, ge=0)
@@ -119,9 +118,7 @@ class SSLConfig(BaseModel):
     @field_validator("precision")
     @classmethod
     def _precision(cls, v: str) -> str:
-        if v not in PRECISIONS:
-            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}")
-        return v
+        return check_precision(v)
 
     @field_validator("splits")
     @classmethod
@@ -381,9 +378,6 @@ class SSLModule(L.LightningModule):
             self.log(f"train/{key}", value, on_step=True, on_epoch=True, batch_size=n)
         return loss
 
-    def on_train_epoch_start(self) -> None:
-        torch.manual_seed(self.cfg.seed * 100_003 + self.current_epoch)
-
     def on_fit_start(self) -> None:
         self._total_steps = max(int(self.trainer.estimated_stepping_batches), 1)
 
@@ -413,19 +407,8 @@ class SSLModule(L.LightningModule):
 
     def configure_optimizers(self):
         params = [p for p in self.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
-        total = max(int(self.trainer.estimated_stepping_batches), 1)
-        warmup = int(self.cfg.warmup_fraction * total)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: warmup_cosine(step, warmup, total))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
-
-
-def warmup_cosine(step: int, warmup: int, total: int) -> float:
-    """Learning-rate factor: linear warmup over `warmup` steps, then cosine decay to 0 at `total`."""
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = (step - warmup) / max(total - warmup, 1)
-    return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+        # the learning rate (warmup, then lr_schedule, per step) is set by the engine's LRSchedule
+        return torch.optim.AdamW(params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
 
 
 # ---------------------------------------------------------------- data
@@ -518,58 +501,25 @@ class PretrainDataModule(L.LightningDataModule):
 # ---------------------------------------------------------------- entry point
 
 
-def _stash_log(log_dir: Path) -> None:
-    """Keep an earlier attempt's metrics.csv (Lightning's CSV logger deletes it on a resumed run)."""
-    current = log_dir / "metrics.csv"
-    if current.is_file():
-        current.rename(log_dir / f"metrics-part{len(list(log_dir.glob('metrics-part*.csv'))):03d}.csv")
-
-
-def _merge_logs(log_dir: Path) -> None:
-    """metrics.csv = the earlier attempts' rows followed by this attempt's."""
-    import pandas as pd
-
-    parts = sorted(log_dir.glob("metrics-part*.csv"))
-    current = log_dir / "metrics.csv"
-    if not parts:
-        return
-    frames = [pd.read_csv(p) for p in parts] + ([pd.read_csv(current)] if current.is_file() else [])
-    pd.concat(frames, ignore_index=True).to_csv(current, index=False)
-    for part in parts:
-        part.unlink()
-
-
-def pretrain(cfg: SSLConfig, callbacks: Sequence[Callback] = (), quiet: bool = True) -> SSLResult:
+def pretrain(cfg: SSLConfig, callbacks: Sequence[Callback] = (), quiet: bool = True,
+             fresh: bool = False) -> SSLResult:
     """Pretrain `cfg.encoder` on the pooled inputs of `cfg.datasets`; write `encoder.safetensors`."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     data = build_pretrain_data(cfg)
     module = SSLModule(cfg.model_dump(mode="json"), data.kind, list(data.shape))
     run_dir = cfg.run_dir
-    claim_run_dir(run_dir, cfg)
-    speed = Throughput()
-    trainer = L.Trainer(
-        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy,
-        num_nodes=cfg.num_nodes, precision=cfg.precision, limit_train_batches=cfg.limit_train_batches,
-        logger=CSVLogger(run_dir, name="logs", version=""),
-        callbacks=[run_checkpoint(run_dir, select=False), speed, *callbacks],
-        use_distributed_sampler=False, enable_progress_bar=not quiet, enable_model_summary=not quiet,
-        log_every_n_steps=cfg.log_every_n_steps, num_sanity_val_steps=0, limit_val_batches=0,
-        reload_dataloaders_every_n_epochs=1,  # see set_loader_epoch
-        deterministic="warn" if cfg.accelerator != "cpu" else True,
-    )
-    last = run_dir / "checkpoints" / "last.ckpt"
-    if trainer.is_global_zero:
-        _stash_log(run_dir / "logs")
-    started = time.perf_counter()
-    trainer.fit(module, datamodule=PretrainDataModule(cfg, data), ckpt_path=str(last) if last.is_file() else None)
-    seconds = time.perf_counter() - started
-    if trainer.is_global_zero:
-        _merge_logs(run_dir / "logs")
+    claim_run_dir(run_dir, cfg, fresh=fresh)
+    run = make_trainer(cfg, run_dir, select=False, callbacks=callbacks, quiet=quiet, lr_interval="step",
+                       warmup_fraction=cfg.warmup_fraction, log_every_n_steps=cfg.log_every_n_steps, validate=False)
+    run.fit(module, PretrainDataModule(cfg, data), fresh=fresh)
+    trainer = run.trainer
     loss = trainer.callback_metrics.get("train/loss_epoch", trainer.callback_metrics.get("train/loss"))
     final = float(loss) if loss is not None else float("nan")
-    path = save_encoder(module.pretrained_encoder(), run_dir / "encoder.safetensors") \
-        if trainer.is_global_zero else None
-    return SSLResult(cfg, run_dir, path, final, trainer.global_step, seconds, speed.rate)
+    path = None
+    if trainer.is_global_zero:
+        path = save_encoder(module.pretrained_encoder(), run_dir / "encoder.safetensors")
+        record_outputs(run_dir, final_loss=final, steps=trainer.global_step)
+    return SSLResult(cfg, run_dir, path, final, trainer.global_step, run.seconds, run.speed.rate)
 
 
 __all__ = [
