@@ -176,13 +176,17 @@ def test_verify_all_and_unknown_names(raw, shared_data):
     assert runner.invoke(app, ["verify"]).exit_code == 2
 
 
-def test_verify_a_run_directory_goes_to_the_run_hook(tmp_path):
+def test_verify_a_run_directory_rehashes_its_recorded_outputs(tmp_path):
+    from climb.train.engine import record_outputs
+
     run = tmp_path / "runs" / "demo"
     run.mkdir(parents=True)
     result = runner.invoke(app, ["verify", str(run)])
-    try:
-        from climb.benchmark import verify_run  # noqa: F401
-    except ImportError:
-        assert result.exit_code == 1 and "run verification is not available" in result.output
-    else:  # the hook is wired: an empty directory is not a verified run
-        assert "Traceback" not in result.output
+    assert result.exit_code == 1 and "not a finished climb run" in result.output  # no run.json
+    (run / "results.csv").write_text("dataset,metric,value\nx,auroc,0.9\n")
+    record_outputs(run)
+    result = runner.invoke(app, ["verify", str(run)])
+    assert result.exit_code == 0 and "every recorded output matches" in " ".join(result.output.split())
+    (run / "results.csv").write_text("dataset,metric,value\nx,auroc,0.99\n")  # tampered
+    result = runner.invoke(app, ["verify", str(run)])
+    assert result.exit_code == 1 and "FAILED" in result.output and "results.csv" in result.output

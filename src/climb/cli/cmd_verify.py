@@ -54,24 +54,18 @@ def verify_store(root: Path, console: Any) -> bool:
 
 
 def _verify_run(path: Path, console: Any) -> bool:
-    """Verify a training or benchmark run directory.
-
-    HOOK (issue 12, item 5): runs and benchmark cells are verified by the benchmark layer's
-    `climb.benchmark.verify_run(path)`, expected to return one entry per file with `name`,
-    `ok` and `detail` (attributes, or a (name, ok, detail) tuple). Until that function exists
-    this says so and fails.
-    """
-    try:
-        from climb.benchmark import verify_run  # type: ignore[attr-defined]
-    except ImportError:
-        raise _fail(f"{path}: not a prepared dataset, and run verification is not available in this climb "
-                    "(no climb.benchmark.verify_run)", EXIT_FAILED) from None
+    """Verify a training or benchmark run directory: `climb.benchmark.verify_run` re-hashes every
+    file a finished run (`run.json`) or benchmark cell (`cell.json`) recorded; any problem fails."""
     from rich.markup import escape
 
-    entries = [e if isinstance(e, tuple) else (e.name, e.ok, getattr(e, "detail", "")) for e in verify_run(path)]
-    for name, ok, detail in entries:
-        console.print(f"{'[green]ok[/green]' if ok else '[red]FAILED[/red]'} {escape(str(name))} {escape(str(detail))}")
-    return all(ok for _, ok, _ in entries)
+    from climb.benchmark import verify_run
+
+    problems = verify_run(path)
+    for problem in problems:
+        console.print(f"[red]FAILED[/red] {escape(str(problem))}")
+    if not problems:
+        console.print(f"[green]ok[/green] {escape(str(path))}: every recorded output matches its sha256")
+    return not problems
 
 
 def _stores(target: str | None, all_stores: bool) -> list[Path] | Path:
