@@ -142,3 +142,18 @@ def test_a_plugin_encoder_is_listed_and_built(tmp_path: Path, monkeypatch: pytes
 
     assert "lab_tiny_mlp" in list_encoders("tabular")
     assert create_encoder("lab_tiny_mlp", in_channels=5)(torch.zeros(2, 5)).shape == (2, 8)
+
+
+def test_a_suites_plugins_are_imported_before_it_is_read(tmp_path: Path) -> None:
+    """`plugins:` in a suite file: modules beside the suite are imported, then the suite validates."""
+    from climb.benchmark.suite import load_suite, suite_path
+
+    _write_module(tmp_path, "suite_side_plugin", "import builtins\nbuiltins.SUITE_SIDE_PLUGIN = True\n")
+    demo = suite_path("demo").read_text()
+    (tmp_path / "mine.yaml").write_text(demo.replace("name: demo", "name: mine", 1) + "\nplugins: [suite_side_plugin]\n")
+    import builtins
+
+    suite = load_suite(tmp_path / "mine.yaml")
+    assert suite.plugins == ["suite_side_plugin"] and builtins.SUITE_SIDE_PLUGIN is True
+    assert plugins.loaded_plugins()["suite_side_plugin"] == "suite: suite_side_plugin"
+    del builtins.SUITE_SIDE_PLUGIN

@@ -214,6 +214,7 @@ class Suite(BaseModel):
     datasets: dict[str, DatasetSpec] = Field(min_length=1)
     encoders: dict[str, list[EncoderSpec]] = {}
     protocols: Protocols
+    plugins: list[str] = []  # modules imported before the suite is read (climb.plugins), e.g. a lab's builders
 
     @field_validator("encoders", mode="before")
     @classmethod
@@ -403,8 +404,34 @@ def suite_path(name_or_path: str | Path) -> Path:
 
 
 def load_suite(name_or_path: str | Path) -> Suite:
-    """Load and validate a suite; errors name the file and the field."""
-    return load_model(suite_path(name_or_path), Suite, SuiteError, root="<suite>")
+    """Load and validate a suite; errors name the file and the field.
+
+    The suite's `plugins:` modules are imported first (the suite's own folder is searched too),
+    so the datasets and encoders they register validate like built-in ones.
+    """
+    path = suite_path(name_or_path)
+    _load_suite_plugins(path)
+    return load_model(path, Suite, SuiteError, root="<suite>")
+
+
+def _load_suite_plugins(path: Path) -> None:
+    import sys
+
+    import yaml
+
+    from climb.plugins import load_plugins
+
+    try:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return  # load_model reports the file's problem, naming it
+    modules = raw.get("plugins") if isinstance(raw, dict) else None
+    if not isinstance(modules, list) or not modules:
+        return
+    folder = str(Path(path).resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    load_plugins([str(m) for m in modules])
 
 
 def input_kind(name: str, spec: DatasetSpec) -> str:
