@@ -63,3 +63,17 @@ def test_policies_are_checked():
     require_or_drop([], source="x", problem="p", policy="error", param="p", exclusions=exclusions)
     require_or_drop(["a", "b"], source="x", problem="without a row", policy="drop", param="p", exclusions=exclusions)
     assert exclusions.counts == {"without a row": 2} and len(exclusions) == 2
+
+
+def test_prepare_of_a_catalog_id_without_a_builder_says_why():
+    """`climb prepare inspect` explains (the entry's notes) instead of suggesting a similar name."""
+    from typer.testing import CliRunner
+
+    from climb.cli import app
+
+    result = CliRunner().invoke(app, ["prepare", "inspect"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "inspect: no builder prepares this dataset. NO BUILDER" in text
+    assert "Did you mean" not in text
+    result = CliRunner().invoke(app, ["prepare", "mimic_iv"])
+    assert result.exit_code == 2 and "mimic_iv_los, mimic_iv_mortality48" in " ".join(result.output.split())

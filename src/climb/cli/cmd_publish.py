@@ -32,5 +32,5 @@ def register(app: typer.Typer) -> None:
                 url = push_folder(folder, push)
                 console.print(f"pushed to hf-hub:{push} ({url})")
         except ClimbError as exc:
-            console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+            typer.echo(f"error: {exc}", err=True)  # literal text: brackets in messages stay
             raise typer.Exit(2 if isinstance(exc, ClimbUsageError) else 1) from None

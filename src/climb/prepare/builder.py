@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from climb.catalog.schema import LabelSpace, Task
-from climb.errors import ClimbError
+from climb.errors import ClimbError, ClimbUsageError
 
 
 class PrepareError(ClimbError, RuntimeError):
@@ -235,12 +235,37 @@ def _catalog_id(cls: type[Builder], params: dict[str, Any]) -> str:
     return getattr(cls, "catalog_id", None) or cls(**params).catalog_id
 
 
+class BuilderUnavailableError(ClimbUsageError, KeyError):
+    """A catalog entry that no builder can prepare; the message says why and what is needed."""
+
+    def __str__(self) -> str:  # KeyError would print the message quoted
+        return str(self.args[0])
+
+
+def _no_builder_reason(name: str) -> str | None:
+    """For a catalog id with no builder of that name: which builders prepare it, or why none does."""
+    from climb.catalog import get
+
+    try:
+        entry = get(name)
+    except KeyError:
+        return None
+    variants = builders_for(name)
+    if variants:
+        return f"{name} is prepared by one of its builders: {', '.join(variants)} (e.g. `climb prepare {variants[0]}`)"
+    return f"{name}: no builder prepares this dataset. {entry.notes}" if entry.notes else \
+        f"{name}: no builder prepares this dataset yet (see `climb info {name}`)"
+
+
 def create_builder(name: str, **params: Any) -> Builder:
     """Instantiate the builder registered as `name` (variant params, overridden by `params`)."""
     _import_builders()
     if name not in _REGISTRY:
         import difflib
 
+        unbuildable = _no_builder_reason(name)
+        if unbuildable:
+            raise BuilderUnavailableError(unbuildable)
         close = difflib.get_close_matches(name, _REGISTRY, n=3)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         raise KeyError(f"No builder named {name!r}.{hint} Known: {', '.join(sorted(_REGISTRY))}")
