@@ -65,7 +65,7 @@ def main() -> None:
                 a, b = preds(k, "climb", mode, seed), preds(k, "scratch", "finetune", seed)
                 diff = paired_difference(a["y"], a["score"], b["score"], n_boot=args.n_boot, seed=seed)
                 per_seed.append((ours, ref.value, diff))
-                gains[(k, mode)].append(diff.value)
+                gains[(k, mode)].append(diff.difference)
             mean = lambda xs: float(np.mean(xs))  # noqa: E731
             table.append(C.Row(
                 dataset=args.target, setting=f"k={k}, climb {mode} vs scratch fine-tune, seeds {args.seeds}",
@@ -73,7 +73,7 @@ def main() -> None:
                 ci_low=mean([o.ci_low for o, _, _ in per_seed]), ci_high=mean([o.ci_high for o, _, _ in per_seed]),
                 reference=mean([r for _, r, _ in per_seed]),
                 notes=(f"paired gain, mean {mean(gains[(k, mode)]):+.3f}; per seed: "
-                       + ", ".join(f"{d.value:+.3f} [{d.low:+.3f}, {d.high:+.3f}]" for *_, d in per_seed)),
+                       + ", ".join(f"{d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}]" for *_, d in per_seed)),
             ))
     C.show(f"{args.target}: published climb encoder ({'+'.join(pretrained_on)}) vs scratch (reference column)",
            table, args.out, "pretrained_transfer",
