@@ -58,7 +58,7 @@ def test_every_command_runs_under_the_one_handler():
     (["download", "ptbxl", "--mirror", "/nonexistent/mirror"], "neither an http(s) URL"),
 ])
 def test_library_errors_of_real_commands_are_one_line(argv, needle):
-    code = 2 if argv[0] == "download" else 1
+    code = 1 if "is not prepared" in needle else 2  # an unknown name or a bad option is a usage error
     assert_one_line(climb_cli(*argv), code, needle)
 
 
@@ -70,7 +70,8 @@ def test_encoder_error_of_a_real_training_command_is_one_line(tmp_path):
     weights.write_bytes(b"not safetensors")
     result = climb_cli("train", "-d", "ecg200", "-e", "resnet1d_wang", "--pretrained", str(weights),
                        "--epochs", "1", "--out", str(tmp_path / "runs"), "-q")
-    assert_one_line(result, 1, f"{weights}: not a readable safetensors file")
+    # checked before any training, as a bad command-line input: exit 2
+    assert_one_line(result, 2, f"{weights}: not a readable safetensors file")
 
 
 def test_encoder_error_is_one_line(monkeypatch):
@@ -90,8 +91,12 @@ def test_multi_line_messages_become_one_line(monkeypatch):
 
 def test_ctrl_c_is_one_line_and_exit_130(monkeypatch):
     import climb.train
+    from climb.prepare import prepare
 
-    monkeypatch.setattr(climb.train, "few_shot", _raise(KeyboardInterrupt()))
+    prepare("ecg200")  # the command checks its inputs before any work: the dataset must be prepared
+    import climb.train.protocols
+
+    monkeypatch.setattr(climb.train.protocols, "few_shot_configs", _raise(KeyboardInterrupt()))
     assert_one_line(climb_cli("fewshot", "ecg200", "-e", "resnet1d_wang"), 130, "interrupted")
 
 

@@ -43,6 +43,10 @@ class BraindecodeEncoder(nn.Module):
         self.out_dim = out_dim * pooled_steps if self.pooled is not None else out_dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        expected = getattr(self.model, "n_chans", None)
+        if expected is not None and x.shape[1] != expected:  # braindecode would fail deep inside (IndexError)
+            raise ValueError(f"{type(self.model).__name__} encoder built for {expected} channels, "
+                             f"got input with {x.shape[1]}")
         if self.features == "pooled":  # (B, F, 1, T) or (B, F, T, 1) conv maps -> (B, F * pooled_steps)
             h = self.model(x)
             return self.pooled(h.reshape(h.shape[0], h.shape[1], -1)).flatten(1)
