@@ -15,24 +15,9 @@ from fixtures_signals import write_video
 from PIL import Image
 
 from climb.prepare import PrepareError, prepare
+from sample_checks import assert_grouped, samples
 
 SIZE = 16
-
-
-def samples(ds, field: str | None = None) -> dict[str, tuple]:
-    out = {}
-    for split in ds.splits:
-        cols = [ds.field(split, c) for c in ("sample_id", "patient_id", "label")]
-        extra = ds.field(split, field) if field else None
-        for i in range(len(cols[0])):
-            out[cols[0][i]] = (split, cols[1][i], cols[2][i]) + ((extra[i],) if field else ())
-    return out
-
-
-def assert_grouped(got: dict[str, tuple]) -> None:
-    split_of: dict[str, str] = {}
-    for split, patient, *_ in got.values():
-        assert split_of.setdefault(patient, split) == split, f"patient {patient} in two splits"
 
 
 # ---------------------------------------------------------------- CT-ICH (hemorrhage)
