@@ -1,6 +1,6 @@
 """The 17 CLIMB entries that had no builder: each has one (INSPECT says why not), and every builder's task and
-label names are its catalog entry's, or it is one of the declared per-study / per-target views.
-Also the strict label-mapping helper they share."""
+label names are its catalog entry's, or it is one of the declared per-study / per-target views; their label
+policy parameters are checked."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import pytest
 
 from climb.catalog import get
 from climb.catalog.schema import Task
-from climb.prepare import PrepareError
 from climb.prepare.builder import builders_for, create_builder
-from climb.prepare.labels.strict import Exclusions, check_policy, map_labels, require_or_drop
 
 NEW_ENTRIES = ["iiic", "inspect", "hemorrhage", "rspect", "vindr_mammo", "jichi", "bcss", "brain_mri", "cholec80",
                "expression_atlas", "geo", "hugadb", "ppmi", "abcd", "mimic_iv", "ppi", "vital"]
@@ -41,28 +39,12 @@ def test_builder_task_and_labels_are_the_entry_s(name):
     assert (builder.task, list(builder.label_names)) == expected
 
 
-def test_map_labels_error_names_file_values_records_and_count():
-    table = {"a": 0, "b": 1}
-    records = [("r1", "a"), ("r2", " b "), ("r3", "c"), ("r4", None), ("r5", float("nan")), ("r6", "c")]
-    with pytest.raises(PrepareError, match=r"t\.csv: 4 record\(s\) with an unmappable grade: 'c' x2, \(empty\) x2 "
-                                           r"\(records r3, r4, r5, r6\); known: \['a', 'b'\]; pass unknown_labels=drop"):
-        map_labels(records, table, source="t.csv", what="grade")
-    exclusions = Exclusions()
-    mapped = map_labels(records, table, source="t.csv", what="grade", policy="drop", exclusions=exclusions)
-    assert mapped == {"r1": 0, "r2": 1}
-    assert exclusions.as_dict() == {"excluded": {"grade unmappable": 4},
-                                    "excluded_values": {"grade unmappable": {"'c'": 2, "(empty)": 2}}}
-
-
-def test_policies_are_checked():
-    with pytest.raises(ValueError, match=r"unlabelled must be one of \['error', 'drop'\], not 'other'"):
-        check_policy("unlabelled", "other")
-    with pytest.raises(ValueError, match="unknown_labels must be one of"):
-        create_builder("jichi", unknown_labels="keep")
-    exclusions = Exclusions()
-    require_or_drop([], source="x", problem="p", policy="error", param="p", exclusions=exclusions)
-    require_or_drop(["a", "b"], source="x", problem="without a row", policy="drop", param="p", exclusions=exclusions)
-    assert exclusions.counts == {"without a row": 2} and len(exclusions) == 2
+@pytest.mark.parametrize(("name", "param", "allowed"), [
+    ("jichi", "unknown_codes", "error|drop"), ("vindr_mammo", "missing_labels", "exclude|error"),
+    ("rspect", "indeterminate", "error|drop"), ("abcd", "invalid_matrices", "error|drop")])
+def test_policy_parameters_are_checked_when_the_builder_is_made(name, param, allowed):
+    with pytest.raises(ValueError, match=rf"{param} must be one of {allowed}, got 'keep'"):
+        create_builder(name, **{param: "keep"})
 
 
 def test_prepare_of_a_catalog_id_without_a_builder_says_why():

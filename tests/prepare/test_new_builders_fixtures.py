@@ -87,12 +87,18 @@ def test_jichi_four_grades_grouped_by_patient(tmp_path):
 
 def test_jichi_unknown_grade(tmp_path):
     write_jichi(tmp_path, [("1_1_R.jpg", "ndr", "ndr"), ("2_1_R.jpg", "ndr", "npdr"), ("3_1_R.jpg", "ndr", "")])
-    with pytest.raises(PrepareError, match=r"2 record\(s\) with an unmappable Davis_grading_of_one_figure"):
+    with pytest.raises(PrepareError, match=r"list\.csv: 1 record\(s\) with Davis_grading_of_one_figure value\(s\) "
+                                           r"outside the label table: 'npdr' \(1: 2_1_R\.jpg\).*; 1 record\(s\) "
+                                           r"with an empty or null Davis_grading_of_one_figure: 3_1_R\.jpg"):
         prepare("jichi", raw=tmp_path, size=SIZE)
-    ds = prepare("jichi", raw=tmp_path, size=SIZE, unknown_labels="drop")
+    with pytest.raises(PrepareError, match=r"empty or null Davis_grading_of_one_figure: 3_1_R\.jpg"):
+        prepare("jichi", raw=tmp_path, size=SIZE, unknown_codes="drop")
+    ds = prepare("jichi", raw=tmp_path, size=SIZE, unknown_codes="drop", missing_labels="exclude")
     assert len(ds) == 1
-    assert ds.card["fields"]["label"]["excluded_values"] == {
-        "Davis_grading_of_one_figure unmappable": {"'npdr'": 1, "(empty)": 1}}
+    report = ds.card["label_mapping"]["Davis_grading_of_one_figure"]
+    assert (report["records_seen"], report["records_kept"]) == (3, 1)
+    assert report["unknown"] == {"policy": "drop", "records": 1, "values": {"npdr": 1}, "examples": ["2_1_R.jpg"]}
+    assert report["missing"] == {"policy": "exclude", "records": 1, "examples": ["3_1_R.jpg"]}
 
 
 # ---------------------------------------------------------------- VinDr-Mammo
@@ -117,8 +123,12 @@ def test_vindr_mammo_official_split_and_birads(tmp_path):
     assert_grouped(got)
     rows[0]["breast_birads"] = "BI-RADS 0"
     pd.DataFrame(rows).to_csv(tmp_path / "breast-level_annotations.csv", index=False)
-    with pytest.raises(PrepareError, match=r"1 record\(s\) with an unmappable breast_birads: 'BI-RADS 0' x1"):
+    with pytest.raises(PrepareError, match=r"1 record\(s\) with breast_birads value\(s\) outside the label table: "
+                                           r"'BI-RADS 0' \(1: st1/img00\)"):
         prepare("vindr_mammo", raw=tmp_path, size=SIZE)
+    ds = prepare("vindr_mammo", raw=tmp_path, size=SIZE, unknown_codes="drop")
+    assert "st1/img00" not in samples(ds) and len(ds) == len(rows) - 1
+    assert ds.card["label_mapping"]["breast_birads"]["unknown"]["values"] == {"BI-RADS 0": 1}
 
 
 # ---------------------------------------------------------------- RSPECT
@@ -143,14 +153,17 @@ def write_rspect(raw: Path, studies: dict[str, dict]) -> None:
 def test_rspect_slice_labels_grouped_by_study(tmp_path):
     write_rspect(tmp_path, {"s1": {"pe": [0, 1, 1]}, "s2": {"pe": [0, 1], "chronic": 1}, "s3": {"pe": [0, 0]},
                             "s4": {"pe": [1, 0], "both": 1}, "s5": {"pe": [0, 0]}, "s6": {"pe": [0, 0], "indeterminate": 1}})
-    with pytest.raises(PrepareError, match=r"1 record\(s\) indeterminate studies \(s6\); pass indeterminate=drop"):
+    with pytest.raises(PrepareError, match=r"2 record\(s\) from an indeterminate study: s6-sop0 \(study s6\), s6-sop1 "
+                                           r"\(study s6\) \(pass indeterminate=drop to leave them out"):
         prepare("rspect", raw=tmp_path, size=SIZE)
     ds = prepare("rspect", raw=tmp_path, size=SIZE, indeterminate="drop")
     got = samples(ds, "image")
     assert {k: int(v[2]) for k, v in got.items()} == {
         "s1-sop0": 0, "s1-sop1": 2, "s1-sop2": 2, "s2-sop0": 0, "s2-sop1": 1, "s3-sop0": 0, "s3-sop1": 0,
         "s4-sop0": 2, "s4-sop1": 0, "s5-sop0": 0, "s5-sop1": 0}
-    assert ds.card["fields"]["label"]["excluded"] == {"indeterminate studies": 1, "slices of indeterminate studies": 2}
+    report = ds.card["label_mapping"]["slice class"]
+    assert report["excluded_by_table"] == {"from an indeterminate study": 2}
+    assert (report["records_seen"], report["records_kept"]) == (13, 11)
     assert_grouped(got)
     # HU = 1000 + 100k - 1024; window 400/1000 -> [-100, 900]: slice 0 (-24 HU) and slice 1 (76 HU) differ
     assert got["s1-sop0"][3].max() < got["s1-sop1"][3].max()
@@ -277,7 +290,8 @@ def test_ppmi_mat_views_and_labels(tmp_path):
     assert {k: int(v[2]) for k, v in got.items()} == {"0000": 1, "0001": 0, "0002": 1, "0003": 1}
     np.testing.assert_allclose(got["0001"][3], cells[1, 0][:, :, 2], rtol=1e-6)
     savemat(tmp_path / "PPMI.mat", {"X": cells, "label": np.array([[1], [0], [1], [1]])})
-    with pytest.raises(PrepareError, match=r"1 record\(s\) with an unmappable label value: 0 x1"):
+    with pytest.raises(PrepareError, match=r"PPMI\.mat: 1 record\(s\) with label value\(s\) outside the label table: "
+                                           r"'0' \(1: label\[1\]\); known: -1, 1"):
         prepare("ppmi", raw=tmp_path, force=True)
 
 
@@ -294,19 +308,22 @@ def write_abcd(raw: Path, ids: list[str], sex: dict[str, str], nan_row: int | No
 def test_abcd_sex_target_and_policies(tmp_path):
     ids = ["NDAR_A", "NDAR_B", "NDAR_C", "NDAR_D"]
     data = write_abcd(tmp_path, ids, {"NDAR_A": "M", "NDAR_B": "F", "NDAR_D": "F"}, nan_row=3)
-    with pytest.raises(PrepareError, match=r"1 record\(s\) without a row in id2sex.txt \(NDAR_C\); pass unlabelled="):
+    with pytest.raises(PrepareError, match=r"id2sex\.txt: 1 record\(s\) with an empty or null sex "
+                                           r"\(a row of id2sex\.txt\): NDAR_C \(missing_labels=exclude"):
         prepare("abcd", raw=tmp_path)
-    with pytest.raises(PrepareError, match=r"1 record\(s\) with NaN or inf in their matrix \(NDAR_D\)"):
-        prepare("abcd", raw=tmp_path, unlabelled="drop")
-    ds = prepare("abcd", raw=tmp_path, unlabelled="drop", invalid_matrices="drop")
+    with pytest.raises(PrepareError, match=r"1 record\(s\) with NaN or inf in their matrix "
+                                           r"\(abcd_rest-pearson-HCP2016\.npy\): NDAR_D \(pass invalid_matrices=drop"):
+        prepare("abcd", raw=tmp_path, missing_labels="exclude")
+    ds = prepare("abcd", raw=tmp_path, missing_labels="exclude", invalid_matrices="drop")
     got = samples(ds, "node_features")
     assert {k: int(v[2]) for k, v in got.items()} == {"NDAR_A": 0, "NDAR_B": 1}
     np.testing.assert_allclose(got["NDAR_B"][3], data[1], rtol=1e-6)
-    assert ds.card["fields"]["label"]["excluded"] == {"with NaN or inf in their matrix": 1,
-                                                      "without a row in id2sex.txt": 1}
+    report = ds.card["label_mapping"]["sex (a row of id2sex.txt)"]
+    assert report["excluded_by_table"] == {"with NaN or inf in their matrix (abcd_rest-pearson-HCP2016.npy)": 1}
+    assert report["missing"]["examples"] == ["NDAR_C"] and report["records_kept"] == 2
     np.save(tmp_path / "abcd_rest-pearson-HCP2016.npy", np.array([None] * 4, dtype=object))
     with pytest.raises(PrepareError, match="pickled object arrays are refused"):
-        prepare("abcd", raw=tmp_path, unlabelled="drop", invalid_matrices="drop", force=True)
+        prepare("abcd", raw=tmp_path, missing_labels="exclude", invalid_matrices="drop", force=True)
 
 
 # ---------------------------------------------------------------- IIIC (HMS release)
@@ -340,6 +357,21 @@ def test_iiic_hms_windows_votes_and_nan(tmp_path):
     df.to_csv(tmp_path / "train.csv", index=False)
     with pytest.raises(PrepareError, match="expert_consensus is not a most-voted class"):
         prepare("iiic_hms", raw=tmp_path)
+    df.loc[0, "expert_consensus"] = "Spike"
+    df.to_csv(tmp_path / "train.csv", index=False)
+    with pytest.raises(PrepareError, match=r"train\.csv: 1 record\(s\) with expert_consensus value\(s\) outside the "
+                                           r"label table: 'Spike' \(1: label_id 1\)"):
+        prepare("iiic_hms", raw=tmp_path)
+    df.loc[0, "expert_consensus"] = "Seizure"
+    df.to_csv(tmp_path / "train.csv", index=False)
+    eeg = pd.read_parquet(tmp_path / "train_eegs" / "1002.parquet")
+    eeg.loc[5000, "Fp1"] = np.nan  # inside label 3's central 10 s (samples 4000..5999)
+    eeg.to_parquet(tmp_path / "train_eegs" / "1002.parquet")
+    with pytest.raises(PrepareError, match=r"label_id 3: NaN in the EEG window; pass nan=zero"):
+        prepare("iiic_hms", raw=tmp_path, force=True)
+    ds = prepare("iiic_hms", raw=tmp_path, nan="zero")
+    assert ds.card["fields"]["eeg"]["samples_with_nan_set_to_0"] == 1
+    assert samples(ds, "eeg")["3"][3][0, 1000] == 0.0
 
 
 # ---------------------------------------------------------------- GEO DataSet (GDS SOFT)
@@ -379,9 +411,11 @@ def test_geo_gds_subsets_as_labels(tmp_path):
     (folder / "GDS9999_full.soft.gz").write_bytes(gzip.compress(GDS.encode()))
     with pytest.raises(PrepareError, match=r"choose subset_type=... among \['disease state', 'gender'\]"):
         prepare("geo", raw=tmp_path, dataset="GDS9999")
-    with pytest.raises(PrepareError, match=r"1 record\(s\) in no 'disease state' subset \(GSM5\)"):
+    with pytest.raises(PrepareError, match=r"1 record\(s\) with an empty or null 'disease state' subset: GSM5 "
+                                           r"\(missing_labels=exclude"):
         prepare("geo", raw=tmp_path, dataset="GDS9999", subset_type="disease state")
-    ds = prepare("geo", raw=tmp_path, dataset="GDS9999", subset_type="disease state", unlabelled="drop")
+    ds = prepare("geo", raw=tmp_path, dataset="GDS9999", subset_type="disease state", missing_labels="exclude")
+    assert ds.card["label_mapping"]["'disease state' subset"]["missing"]["examples"] == ["GSM5"]
     assert ds.card["task"] == "multiclass" and ds.card["label_names"] == ["asthma", "control"]
     got = samples(ds, "tabular")
     assert {k: int(v[2]) for k, v in got.items()} == {"GSM1": 1, "GSM2": 1, "GSM3": 0, "GSM4": 0}
@@ -409,10 +443,11 @@ def test_expression_atlas_factor_labels(tmp_path):
     (folder / "E-MTAB-0001-raw-counts.tsv").write_text(
         "Gene ID\tGene Name\tERR1\tERR2\tERR3\tERR4\tERR5\n"
         "ENSMUSG01\tGnai3\t16\t7\t64\t2\t1\nENSMUSG03\tPbsn\t0\t0\t0\t5\t1\n")
-    with pytest.raises(PrepareError, match=r"1 record\(s\) without a 'organism part' value \(ERR5\)"):
+    with pytest.raises(PrepareError, match=r"1 record\(s\) with an empty or null 'organism part' value: ERR5"):
         prepare("expression_atlas", raw=tmp_path, experiment="E-MTAB-0001", factor="organism part")
     ds = prepare("expression_atlas", raw=tmp_path, experiment="E-MTAB-0001", factor="organism part",
-                 unlabelled="drop")
+                 missing_labels="exclude")
+    assert ds.card["label_mapping"]["'organism part' value"]["missing"]["examples"] == ["ERR5"]
     assert ds.card["label_names"] == ["brain", "heart", "liver"]
     got = samples(ds, "tabular")
     assert {k: int(v[2]) for k, v in got.items()} == {"ERR1": 0, "ERR2": 2, "ERR3": 0, "ERR4": 1}  # factor wins

@@ -124,11 +124,11 @@ def test_mortality_cohort_windows_and_inputs(mimic):
     got = all_rows(ds)
     assert set(got) == {"20000001", "20000003"}
     assert {k: int(v["label"]) for k, v in got.items()} == {"20000001": 0, "20000003": 1}
-    excluded = ds.card["fields"]["label"]["excluded"]
-    assert excluded == {"admissions that ended before the prediction time": 1,
-                        "... of which died before the prediction time": 1,
-                        "admissions without a frontal chest X-ray in the window": 1,
-                        "admissions with a chest X-ray but without an ECG in the window": 1}
+    report = ds.card["label_mapping"]["admission"]
+    assert report["excluded_by_table"] == {"ended (died) before the prediction time": 1,
+                                           "without a frontal chest X-ray in the window": 1,
+                                           "with a chest X-ray but without an ECG in the window": 1}
+    assert (report["records_seen"], report["records_kept"]) == (5, 2)
     a, c = got["20000001"], got["20000003"]
     # X-ray: the frontal image taken in the ED (k = 0 -> grey level 5), not the lateral nor the one after 48 h
     assert a["cxr"].shape == (1, SIZE, SIZE) and set(np.unique(a["cxr"])) <= {0, 5}
@@ -178,7 +178,7 @@ def test_missing_table_and_ecg_nan_policy(mimic):
     with pytest.raises(PrepareError, match=r"40000003\.dat: ECG has missing \(NaN\) samples; pass ecg_nan=zero"):
         prepare("mimic_iv_mortality48", raw=raw, size=SIZE)
     ds = prepare("mimic_iv_mortality48", raw=raw, size=SIZE, ecg_nan="zero")
-    assert ds.card["fields"]["label"]["excluded"]["ECGs whose NaN samples were set to 0 (ecg_nan=zero)"] == 1
+    assert ds.card["fields"]["ecg"]["ecgs_with_nan_set_to_0"] == 1
     (raw / "icu" / "icustays.csv.gz").unlink()
     with pytest.raises(PrepareError, match=r"icu/icustays\.csv\.gz: source file is missing|icustays.csv.gz: file not"):
         prepare("mimic_iv_mortality48", raw=raw, size=SIZE, force=True)

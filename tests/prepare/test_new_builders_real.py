@@ -14,6 +14,7 @@ from PIL import Image
 
 from climb.prepare import PrepareError, prepare
 from sample_checks import assert_grouped, samples
+from climb.prepare.builders.hugadb import ACTIVITIES as HUGADB_ACTIVITIES
 from climb.prepare.builders.images_2d import read_picture, square
 
 SIZE = 16
@@ -129,6 +130,24 @@ def test_hugadb_real_recording(real):
     assert ds.card["fields"]["signal"]["shape"] == [38, 64]
 
 
+def test_hugadb_runs_shorter_than_a_window_are_counted_in_the_card(real):
+    """At 100 rows a window is longer than the real file's 91-126-row sit/stand transitions."""
+    path = real / "hugadb" / "HuGaDB_v2_various_01_00.txt"
+    act = np.genfromtxt(path, delimiter="\t", skip_header=4)[:, -1].astype(int)
+    edges = [0, *(np.flatnonzero(np.diff(act)) + 1).tolist(), len(act)]
+    spans = list(zip(edges[:-1], edges[1:]))
+    short: dict[str, int] = {}
+    for a, b in spans:
+        if b - a < 100:
+            key = f"{HUGADB_ACTIVITIES[act[a] - 1]} run shorter than one window (no sample)"
+            short[key] = short.get(key, 0) + 1
+    assert short  # the real file has such runs at this window
+    ds = prepare("hugadb", raw=real / "hugadb", window=100)
+    report = ds.card["label_mapping"]["act"]
+    assert report["excluded_by_table"] == short
+    assert (report["records_seen"], report["records_kept"]) == (len(spans), len(spans) - sum(short.values()))
+
+
 def test_hugadb_unknown_activity_is_an_error_or_counted(real, tmp_path):
     raw = tmp_path / "hugadb"
     raw.mkdir()
@@ -136,10 +155,11 @@ def test_hugadb_unknown_activity_is_an_error_or_counted(real, tmp_path):
     lines[4] = "\t".join(lines[4].split("\t")[:-1] + ["13"])  # first data row: activity 13 does not exist
     lines[1] += " 13"
     (raw / "HuGaDB_v2_various_01_00.txt").write_text("\n".join(lines) + "\n")
-    with pytest.raises(PrepareError, match=r"1 record\(s\) with an unmappable act value: 13 x1"):
+    with pytest.raises(PrepareError, match=r"1 record\(s\) with act value\(s\) outside the label table: '13' "
+                                           r"\(1: HuGaDB_v2_various_01_00\.txt rows 0\.\.0\)"):
         prepare("hugadb", raw=raw)
-    ds = prepare("hugadb", raw=raw, unknown_labels="drop")
-    assert ds.card["fields"]["label"]["excluded"]["act value unmappable"] == 1
+    ds = prepare("hugadb", raw=raw, unknown_codes="drop")
+    assert ds.card["label_mapping"]["act"]["unknown"]["values"] == {"13": 1}
     lines[1] = lines[1].removesuffix(" 13")
     (raw / "HuGaDB_v2_various_01_00.txt").write_text("\n".join(lines) + "\n")
     with pytest.raises(PrepareError, match=r"act value\(s\) \[13\] not listed in the #ActivityID header"):
@@ -182,12 +202,11 @@ def test_bcss_real_meta_tables(real, tmp_path):
     n = len(bounds)
     totals = {name: sum(s["class_counts"][name] for s in ds.card["splits"].values()) for name in ds.label_names}
     assert totals == {"tumor": n, "stroma": n, "lymphocytic": n, "necrosis": n - 1}
-    assert ds.card["fields"]["label"]["excluded"] == {"tiles dominated by another class": 1}
-    assert ds.card["fields"]["label"]["excluded_values"] == {"tiles dominated by another class": {"blood": 1}}
+    assert ds.card["label_mapping"]["dominant class"]["excluded_by_table"] == {"blood": 1}  # dominated by another
     assert_grouped(got)
     strict = prepare("bcss", raw=raw, patch=4, size=SIZE, min_fraction=0.6)  # the half-necrosis tiles drop out
-    assert strict.card["fields"]["label"]["excluded"] == {"tiles dominated by another class": 1,
-                                                          "tiles where no class covers min_fraction": n - 1}
+    assert strict.card["label_mapping"]["dominant class"]["excluded_by_table"] == {
+        "blood": 1, "tile where no class covers min_fraction": n - 1}
     assert sum(s["class_counts"]["necrosis"] for s in strict.card["splits"].values()) == 0
 
 

@@ -19,7 +19,8 @@ Samples: each ROI is tiled into non-overlapping ``patch`` x ``patch`` tiles; a t
 sample when one of the four classes (tumor 1, stroma 2, lymphocytic_infiltrate 3,
 necrosis_or_debris 4, CLIMB's label set, codes read from ``gtruth_codes.tsv``) covers at
 least ``min_fraction`` of it, and its label is that class. Other tiles (another class
-dominates, or no class reaches the fraction) are counted in the card, by reason. Images
+dominates, or no class reaches the fraction) are counted in the card's ``label_mapping``, by
+dominant class or reason. Images
 are resized to ``size`` (``image`` (3, size, size) uint8).
 
 Patient = the TCGA case (the first 12 characters of the ROI name, ``TCGA-A1-A0SK``).
@@ -42,7 +43,7 @@ from PIL import Image
 from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 from climb.prepare.builders.images_2d import ImageRecord, carve_val, read_picture, square
-from climb.prepare.labels.strict import Exclusions
+from climb.prepare.labels.mapping import LabelMapper
 
 CLASS_CODES = {"tumor": "tumor", "stroma": "stroma", "lymphocytic": "lymphocytic_infiltrate",
                "necrosis": "necrosis_or_debris"}  # label name -> name in gtruth_codes.tsv
@@ -97,7 +98,6 @@ class BCSS(Builder):
         super().__init__(**params)
         if not 0.5 <= float(self.params["min_fraction"]) <= 1.0:
             raise ValueError("min_fraction must be in [0.5, 1] (a tile has at most one class covering half of it)")
-        self.exclusions = Exclusions()
         self._cache: dict[Path, tuple[list[Region], dict[str, int]]] = {}
 
     # ------------------------------------------------------------ files
@@ -145,7 +145,7 @@ class BCSS(Builder):
 
     # ------------------------------------------------------------ tiles
 
-    def _tiles(self, region: Region, codes: dict[str, int]) -> list[tuple[int, int, int]]:
+    def _tiles(self, region: Region, codes: dict[str, int], mapper: LabelMapper) -> list[tuple[int, int, int]]:
         """(row, col, label) of every tile whose dominant class is one of the four."""
         try:
             with Image.open(region.mask) as im:
@@ -158,30 +158,32 @@ class BCSS(Builder):
         if unknown:
             raise PrepareError(region.mask, f"pixel code(s) {unknown} not in meta/gtruth_codes.tsv")
         patch, need = int(self.params["patch"]), float(self.params["min_fraction"])
-        wanted = {codes[name]: i for i, name in enumerate(CLASS_CODES.values())}
+        name_of = {code: name for name, code in codes.items()}
         out = []
         for r in range(0, mask.shape[0] - patch + 1, patch):
             for c in range(0, mask.shape[1] - patch + 1, patch):
                 counts = np.bincount(mask[r:r + patch, c:c + patch].ravel(), minlength=max(codes.values()) + 1)
                 top = int(np.argmax(counts))
+                tile = f"{region.name}@{r}_{c}"
                 if counts[top] < need * patch * patch:
-                    self.exclusions.add("tiles where no class covers min_fraction")
-                elif top not in wanted:
-                    name = next(n for n, v in codes.items() if v == top)
-                    self.exclusions.add("tiles dominated by another class", value=name)
-                else:
-                    out.append((r, c, wanted[top]))
+                    mapper.exclude("tile where no class covers min_fraction", tile)
+                    continue
+                label = mapper.one(name_of[top], tile)
+                if label is not None:
+                    out.append((r, c, label))
         return out
 
     def _records(self, raw: Path) -> list[tuple[ImageRecord, Region, int, int]]:
         regions, codes = self._regions(raw)
-        self.exclusions = Exclusions()
+        table = {name: None for name in codes} | {code_name: label for label, code_name in CLASS_CODES.items()}
+        mapper = self.label_mapper(table, what="dominant class", source=raw / "meta" / "gtruth_codes.tsv")
         items = []
         for region in regions:
             split = "test" if site_of(region.case) in TEST_SITES else "train"
-            for r, c, label in self._tiles(region, codes):
+            for r, c, label in self._tiles(region, codes, mapper):
                 rec = ImageRecord(f"{region.name}@{r}_{c}", region.case, region.image, label, split)
                 items.append((rec, region, r, c))
+        mapper.finish()
         if not items:
             raise PrepareError(raw / "masks", "no tile has one of the four classes as its dominant class")
         carved = carve_val([i[0] for i in items], VAL_FRACTION, self.split_seed, int)
@@ -205,5 +207,4 @@ class BCSS(Builder):
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
         return {"image": {"channels": 3, "size": int(self.params["size"]), "tile_px": int(self.params["patch"]),
                           "preprocessing": "non-overlapping tiles of the ROI at its download resolution, resized"},
-                "label": {"definition": f"dominant class covering >= {self.params['min_fraction']} of the tile",
-                          **self.exclusions.as_dict()}}
+                "label": {"definition": f"dominant class covering >= {self.params['min_fraction']} of the tile"}}

@@ -21,10 +21,10 @@ an object array (a pickle) is refused, never unpickled. PPMI publishes no subjec
 the file, so each row is its own patient; ABCD rows are grouped by subject id.
 
 Labels: PPMI -1 -> control, 1 -> Parkinson's (any other value is an error). ABCD: the
-BrainGB / CLIMB target is sex (M -> male, F -> female); ids without a sex row and
-matrices with NaN are errors unless ``unlabelled=drop`` / ``invalid_matrices=drop``
-leave them out (counted in the card). No official splits: seeded 70/10/20 splits grouped
-by subject, stratified by label.
+BrainGB / CLIMB target is sex (M -> male, F -> female); ids without a sex row (or with an
+empty one) and matrices with NaN are errors unless ``missing_labels=exclude`` /
+``invalid_matrices=drop`` leave them out (counted in the card's ``label_mapping``). No
+official splits: seeded 70/10/20 splits grouped by subject, stratified by label.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ import pandas as pd
 from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 from climb.prepare.builders.abide import sparsify
-from climb.prepare.labels.strict import Exclusions, check_policy, map_labels, require_or_drop
+from climb.prepare.labels.mapping import MISSING_POLICIES, RULE_POLICIES, check_policy
 
-PPMI_LABELS = {-1: 0, 1: 1}  # BrainGB: y[y == -1] = 0; CLIMB: Negative 0 / Positive 1
-ABCD_SEX = {"M": 0, "F": 1}  # CLIMB ABCD_LABELS; BrainGB LabelEncoder order (F, M) is the reverse
+PPMI_LABELS = {-1: "control", 1: "Parkinson's"}  # BrainGB: y[y == -1] = 0; CLIMB: Negative 0 / Positive 1
+ABCD_SEX = {"M": "male", "F": "female"}  # CLIMB ABCD_LABELS; BrainGB LabelEncoder order (F, M) is the reverse
 ABCD_FILES = ("abcd_rest-pearson-HCP2016.npy", "ids_HCP2016.txt", "id2sex.txt")
 
 
@@ -51,10 +51,6 @@ class BrainGraphBuilder(Builder):
     fields = {"node_features": "node_features", "edge_index": "edge_index", "edge_weight": "edge_weight"}
     split_fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
     split_seed = 0
-
-    def __init__(self, **params: Any):
-        super().__init__(**params)
-        self.exclusions = Exclusions()
 
     def graph(self, matrix: np.ndarray) -> dict[str, np.ndarray]:
         edge_index, edge_weight = sparsify(matrix, int(self.params["top_k"]), self.params["threshold"])
@@ -113,7 +109,9 @@ class PPMI(BrainGraphBuilder):
     def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
         matrices, labels = self._read(raw)
         ids = [f"{i:04d}" for i in range(len(matrices))]
-        mapped = map_labels(zip(ids, labels.tolist()), PPMI_LABELS, source=raw / "PPMI.mat", what="label value")
+        mapper = self.label_mapper(PPMI_LABELS, what="label", source=raw / "PPMI.mat")
+        mapped = {sid: mapper.one(v, f"label[{int(sid)}]") for sid, v in zip(ids, labels.tolist())}
+        mapper.finish()
         for sid, matrix in zip(ids, matrices):
             if not np.isfinite(matrix).all():
                 raise PrepareError(raw / "PPMI.mat", f"X[{int(sid)}] has NaN or inf values")
@@ -133,13 +131,13 @@ class ABCD(BrainGraphBuilder):
     task = Task.binary
     label_names = ["male", "female"]
     split_policy = "seeded 70/10/20 split grouped by ABCD subject id, stratified by sex"
-    default_params: dict[str, Any] = {"top_k": 10, "threshold": None, "unlabelled": "error",
+    default_params: dict[str, Any] = {"top_k": 10, "threshold": None, "missing_labels": "error",
                                       "invalid_matrices": "error"}
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        check_policy("unlabelled", self.params["unlabelled"])
-        check_policy("invalid_matrices", self.params["invalid_matrices"])
+        check_policy("missing_labels", self.params["missing_labels"], MISSING_POLICIES)
+        check_policy("invalid_matrices", self.params["invalid_matrices"], RULE_POLICIES)
 
     def source_files(self, raw: Path) -> list[Path]:
         return [raw / f for f in ABCD_FILES]
@@ -173,24 +171,25 @@ class ABCD(BrainGraphBuilder):
 
     def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
         data, ids, sex = self._read(raw)
-        self.exclusions = Exclusions()
         npy, ids_path, sex_path = (raw / f for f in ABCD_FILES)
         sex_of = dict(zip(sex["id"].astype(str).str.strip(), sex["sex"]))
-        unlabelled = [i for i in ids if i not in sex_of]
-        require_or_drop(unlabelled, source=sex_path, problem=f"without a row in {sex_path.name}",
-                        policy=self.params["unlabelled"], param="unlabelled", exclusions=self.exclusions)
-        labels = map_labels(((i, sex_of[i]) for i in ids if i in sex_of), ABCD_SEX, source=sex_path,
-                            what="sex value")
-        invalid = [i for row, i in enumerate(ids) if i in labels and not np.isfinite(data[row]).all()]
-        require_or_drop(invalid, source=npy, problem="with NaN or inf in their matrix",
-                        policy=self.params["invalid_matrices"], param="invalid_matrices", exclusions=self.exclusions)
-        skip = set(invalid)
+        mapper = self.label_mapper(ABCD_SEX, what=f"sex (a row of {sex_path.name})", source=sex_path,
+                                   missing=self.params["missing_labels"],
+                                   hint="missing_labels=exclude leaves them out, counted in the card")
+        labels = [mapper.one(sex_of.get(sid), sid) for sid in ids]
+        mapper.finish()
         for row, sid in enumerate(ids):
-            if sid in labels and sid not in skip:
-                yield {"sample_id": sid, "patient_id": sid, "split": None, "label": labels[sid],
+            if labels[row] is not None and not np.isfinite(data[row]).all():
+                mapper.exclude(f"with NaN or inf in their matrix ({npy.name})", sid, mapped=True,
+                               policy=self.params["invalid_matrices"], param="invalid_matrices")
+                labels[row] = None
+        mapper.finish()
+        for row, sid in enumerate(ids):
+            if labels[row] is not None:
+                yield {"sample_id": sid, "patient_id": sid, "split": None, "label": labels[row],
                        **self.graph(np.asarray(data[row], dtype=np.float64))}
 
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
         return {"node_features": {"meaning": "Pearson correlation rows, 360 HCP-2016 parcels"},
                 "edge_index": {"rule": self.edge_rule(), "symmetric": True},
-                "label": {"definition": "id2sex.txt sex (M male, F female)", **self.exclusions.as_dict()}}
+                "label": {"definition": "id2sex.txt sex (M male, F female)"}}

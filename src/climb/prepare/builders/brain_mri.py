@@ -20,13 +20,13 @@ image its own patient.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from climb.catalog.schema import Task
 from climb.prepare.builder import PrepareError, register_builder
 from climb.prepare.builders.images_2d import IMAGE_EXTS, Image2DBuilder, ImageRecord, class_folder_records
-from climb.prepare.labels.strict import Exclusions
 
 CLASSES = {"no": 0, "yes": 1}
 
@@ -59,19 +59,20 @@ class BrainMRI(Image2DBuilder):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        self.exclusions = Exclusions()
+        self.not_read: Counter[str] = Counter()  # files of a second archive copy (not samples of the table)
 
     def records(self, raw: Path) -> list[ImageRecord]:
         roots = class_roots(raw)
         if not roots:
             raise PrepareError(raw, "no folder with yes/ and no/ class folders found (up to 3 levels down)")
         first = _inventory(roots[0])
+        self.not_read.clear()
         for other in roots[1:]:
             if _inventory(other) != first:
                 raise PrepareError(other, f"a second copy of yes/ and no/ that differs from {roots[0]}; remove one")
-            self.exclusions.add("identical second copy of the archive's yes/ and no/ (not read)", len(first))
+            self.not_read["identical second copy of the archive's yes/ and no/ (not read)"] += len(first)
         copies = {r.relative_to(roots[0]).parts[0] for r in roots[1:] if roots[0] in r.parents}
         return class_folder_records(roots[0], CLASSES, None, skip="", ignore=copies)
 
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
-        return {**super().field_meta(raw), "label": self.exclusions.as_dict()}
+        return {**super().field_meta(raw), "label": {"excluded": dict(self.not_read)}}

@@ -46,8 +46,8 @@ that are assays of the SDRF are samples; the other columns are row annotations. 
 stay together), else the assay.
 
 Both: a sample without a value for the chosen column is an error unless
-``unlabelled=drop`` (counted in the card). No official split: seeded 70/10/20 split
-grouped by patient, stratified by label.
+``missing_labels=exclude`` (counted in the card's ``label_mapping``). No official split:
+seeded 70/10/20 split grouped by patient, stratified by label.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ import pandas as pd
 
 from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
-from climb.prepare.labels.strict import Exclusions, check_policy, require_or_drop
+from climb.prepare.labels.mapping import MISSING_POLICIES, check_policy, is_missing
 
 FRACTIONS = {"train": 0.7, "val": 0.1, "test": 0.2}
 
@@ -87,15 +87,13 @@ class StudyBuilder(Builder):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        check_policy("unlabelled", self.params["unlabelled"])
-        self.exclusions = Exclusions()
+        check_policy("missing_labels", self.params["missing_labels"], MISSING_POLICIES)
         self._loaded: dict[Path, tuple] = {}
 
     def load(self, raw: Path) -> tuple[np.ndarray, list[str], list[str], list[str], list[str]]:
         """(matrix (rows, samples), feature names, sample ids, patient ids, label values); sets the label space."""
         key = Path(raw).resolve()
         if key not in self._loaded:
-            self.exclusions = Exclusions()
             self._loaded[key] = self.read(raw)
         matrix, features, samples, patients, values = self._loaded[key]
         self.label_names = sorted(set(values))
@@ -115,10 +113,23 @@ class StudyBuilder(Builder):
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
         _, features, *_ = self.load(raw)
         return {"tabular": {"feature_names": features, "missing": "NaN"},
-                "label": {"definition": self.label_definition(), **self.exclusions.as_dict()}}
+                "label": {"definition": self.label_definition()}}
 
     def label_definition(self) -> str:
         raise NotImplementedError
+
+    def labelled(self, samples: list[str], values: list[str | None], *, source: Path, what: str) -> list[bool]:
+        """Which samples have a label value; the others are left out under ``missing_labels`` (counted).
+
+        The label space is the study's own set of values, so no value is unknown.
+        """
+        space = sorted({v for v in values if not is_missing(v)})
+        mapper = self.label_mapper({v: v for v in space}, what=what, source=source, space=space,
+                                   missing=self.params["missing_labels"],
+                                   hint="missing_labels=exclude leaves them out, counted in the card")
+        keep = [mapper.one(v, sample) is not None for sample, v in zip(samples, values)]
+        mapper.finish()
+        return keep
 
 
 def numeric(values: pd.DataFrame, path: Path) -> np.ndarray:
@@ -166,7 +177,7 @@ class GEODataSet(StudyBuilder):
     label_names = ["condition (per series)"]
     split_policy = ("seeded 70/10/20 split stratified by label, grouped by GSM sample (GDS records carry no subject "
                     "ids, so two samples of one donor may fall in different splits)")
-    default_params: dict[str, Any] = {"dataset": None, "subset_type": None, "unlabelled": "error"}
+    default_params: dict[str, Any] = {"dataset": None, "subset_type": None, "missing_labels": "error"}
 
     def _file(self, raw: Path) -> Path:
         acc = self.params["dataset"]
@@ -202,10 +213,8 @@ class GEODataSet(StudyBuilder):
                                              f"{s.get('subset_description')!r})")
                 value_of[gsm] = s.get("subset_description", s["id"])
         samples = list(table.columns[2:])
-        unlabelled = [g for g in samples if g not in value_of]
-        require_or_drop(unlabelled, source=path, problem=f"in no {wanted!r} subset", policy=self.params["unlabelled"],
-                        param="unlabelled", exclusions=self.exclusions)
-        samples = [g for g in samples if g in value_of]
+        keep = self.labelled(samples, [value_of.get(g) for g in samples], source=path, what=f"{wanted!r} subset")
+        samples = [g for g, k in zip(samples, keep) if k]
         features = [f"{r}|{g}" for r, g in zip(table["ID_REF"], table["IDENTIFIER"].fillna(""))]
         return numeric(table[samples], path), features, samples, samples, [value_of[g] for g in samples]
 
@@ -240,7 +249,7 @@ class ExpressionAtlas(StudyBuilder):
     label_names = ["condition (per experiment)"]
     split_policy = ("seeded 70/10/20 split stratified by label, grouped by the SDRF 'individual' characteristic when "
                     "present, else by assay")
-    default_params: dict[str, Any] = {"experiment": None, "factor": None, "matrix": None, "unlabelled": "error"}
+    default_params: dict[str, Any] = {"experiment": None, "factor": None, "matrix": None, "missing_labels": "error"}
 
     def _folder(self, raw: Path) -> Path:
         acc = self.params["experiment"]
@@ -297,10 +306,8 @@ class ExpressionAtlas(StudyBuilder):
         annotation = [c for c in table.columns if c not in assays]
         if not samples or not annotation:
             raise PrepareError(path, "no column is an assay of the condensed SDRF (or no annotation column)")
-        unlabelled = [a for a in samples if not value_of.get(a, "").strip()]
-        require_or_drop(unlabelled, source=sdrf_path, problem=f"without a {factor!r} value",
-                        policy=self.params["unlabelled"], param="unlabelled", exclusions=self.exclusions)
-        samples = [a for a in samples if a not in set(unlabelled)]
+        keep = self.labelled(samples, [value_of.get(a) for a in samples], source=sdrf_path, what=f"{factor!r} value")
+        samples = [a for a, k in zip(samples, keep) if k]
         features = ["|".join(str(v) for v in row) for row in table[annotation].itertuples(index=False)]
         patients = [individual.get(a, a) for a in samples]
         return numeric(table[samples], path), features, samples, patients, [value_of[a] for a in samples]

@@ -41,15 +41,14 @@ from climb.catalog.schema import Task
 from climb.prepare.builder import PrepareError, register_builder
 from climb.prepare.builders.images_2d import (Image2DBuilder, ImageRecord, find_dir, read_table,
                                               require_values)
-from climb.prepare.labels.strict import map_labels
 
 FRACTIONS = {"train": 0.7, "val": 0.1, "test": 0.2}
 LABELS = ["no hemorrhage", "hemorrhage"]
 CTICH_TABLE = "hemorrhage_diagnosis.csv"
 CTICH_SUBTYPES = ["Intraventricular", "Intraparenchymal", "Subarachnoid", "Epidural", "Subdural"]
 CTICH_COLUMNS = ["PatientNumber", "SliceNumber", *CTICH_SUBTYPES, "No_Hemorrhage"]
-NO_HEMORRHAGE = {0: 1, 1: 0}  # No_Hemorrhage -> label index
-HEAD_CT_LABELS = {0: 0, 1: 1}
+NO_HEMORRHAGE = {0: "hemorrhage", 1: "no hemorrhage"}  # No_Hemorrhage -> class
+HEAD_CT_LABELS = {0: "no hemorrhage", 1: "hemorrhage"}
 
 
 def unique_ids(table: Path, ids: list[str]) -> list[str]:
@@ -103,7 +102,9 @@ class CTICH(Image2DBuilder):
         df = read_table(table, CTICH_COLUMNS)
         require_values(table, df, CTICH_COLUMNS)
         ids = unique_ids(table, [f"{int(p):03d}/{int(s)}" for p, s in zip(df["PatientNumber"], df["SliceNumber"])])
-        labels = map_labels(zip(ids, df["No_Hemorrhage"]), NO_HEMORRHAGE, source=table, what="No_Hemorrhage value")
+        mapper = self.label_mapper(NO_HEMORRHAGE, what="No_Hemorrhage", source=table)
+        labels = {sid: mapper.one(v, sid) for sid, v in zip(ids, df["No_Hemorrhage"])}
+        mapper.finish()
         subtype = df[CTICH_SUBTYPES].astype(int).sum(axis=1) > 0
         contradictions = [sid for sid, sub in zip(ids, subtype) if bool(labels[sid]) != bool(sub)]
         if contradictions:
@@ -154,7 +155,9 @@ class HeadCT(Image2DBuilder):
         df = read_table(table, ["id", "hemorrhage"], skipinitialspace=True)
         require_values(table, df, ["id"])
         ids = unique_ids(table, [f"{int(i):03d}" for i in df["id"]])
-        labels = map_labels(zip(ids, df["hemorrhage"]), HEAD_CT_LABELS, source=table, what="hemorrhage value")
+        mapper = self.label_mapper(HEAD_CT_LABELS, what="hemorrhage", source=table)
+        labels = {sid: mapper.one(v, sid) for sid, v in zip(ids, df["hemorrhage"])}
+        mapper.finish()
         images = find_dir(table.parent, "head_ct") or find_dir(raw, "head_ct")
         if images is None:
             raise PrepareError(raw, "head_ct/ image folder not found beside labels.csv")

@@ -22,8 +22,11 @@ Samples: every maximal run of rows with one ``act`` value is cut into non-overla
 ``window``-row windows (default 64 rows: the sit-to-stand transitions of the real file
 last 91-126 rows, so longer windows would lose those classes) as ``signal`` (38, window),
 raw sensor units, channels in file order. The rows left at the end of each run, and runs
-shorter than one window (per activity), are counted in the card. An ``act`` value outside
-1..12, or one that the file's ``#ActivityID`` header does not list, is an error. Patient =
+shorter than one window (per activity), are counted in the card (``fields.label`` and
+``label_mapping``). An
+``act`` value that the file's ``#ActivityID`` header does not list is an error; one outside
+1..12 is an error unless ``unknown_codes=drop`` leaves its run out (counted in the card's
+``label_mapping``). Patient =
 the participant number in the file name; no official split: seeded 70/10/20 split grouped
 by participant.
 """
@@ -40,16 +43,17 @@ import pandas as pd
 
 from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
-from climb.prepare.labels.strict import Exclusions, check_policy, map_labels
+from climb.prepare.labels.mapping import check_policy
 
 ACTIVITIES = ["walking", "running", "going up", "going down", "sitting", "sitting down", "standing up", "standing",
               "bicycling", "up by elevator", "down by elevator", "sitting in car"]
-ACTIVITY_IDS = {i + 1: i for i in range(len(ACTIVITIES))}  # README Table 1 ID -> label index
+ACTIVITY_IDS = {i + 1: name for i, name in enumerate(ACTIVITIES)}  # README Table 1 ID -> activity
 FILE_NAME = re.compile(
     r"^(?:HuGaDB|HGD)_v\d+_(?P<activity>.+)_(?P<participant>\d+)_(?P<counter>\d+)\.txt$")
 SENSORS = [f"{kind}_{place}_{axis}" for place in ("rf", "rs", "rt", "lf", "ls", "lt")
            for kind in ("acc", "gyro") for axis in "xyz"]
 CHANNELS = [*SENSORS, "EMG_r", "EMG_l"]
+LEFTOVER_ROWS = "rows at the end of an activity run, shorter than one window"
 
 
 def read_recording(path: Path) -> tuple[list[int], pd.DataFrame]:
@@ -95,14 +99,14 @@ class HuGaDB(Builder):
     fields = {"signal": "signal"}
     split_fractions = {"train": 0.7, "val": 0.1, "test": 0.2}
     split_policy = "seeded 70/10/20 split grouped by participant (from the file name), stratified by activity"
-    default_params: dict[str, Any] = {"window": 64, "unknown_labels": "error"}
+    default_params: dict[str, Any] = {"window": 64, "unknown_codes": "error"}
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        check_policy("unknown_labels", self.params["unknown_labels"])
+        check_policy("unknown_codes", self.params["unknown_codes"], ("error", "drop"))
         if int(self.params["window"]) < 1:
             raise ValueError(f"window must be a positive number of rows, not {self.params['window']!r}")
-        self.exclusions = Exclusions()
+        self.leftover_rows = 0  # rows at the end of a run that no window covers (recorded in the card)
 
     def _files(self, raw: Path) -> list[tuple[Path, str]]:
         out = []
@@ -121,11 +125,14 @@ class HuGaDB(Builder):
         return {"signal": {"channel_names": CHANNELS, "window_rows": int(self.params["window"]),
                            "units": "raw sensor counts (int16 IMU, uint8 EMG)",
                            "sampling_rate": "not published (windows are counted in rows)"},
-                "label": {"definition": "the act column (README Table 1 IDs 1-12)", **self.exclusions.as_dict()}}
+                "label": {"definition": "the act column (README Table 1 IDs 1-12)",
+                          "excluded": {LEFTOVER_ROWS: self.leftover_rows} if self.leftover_rows else {}}}
 
     def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
         window = int(self.params["window"])
-        self.exclusions = Exclusions()
+        self.leftover_rows = 0
+        mapper = self.label_mapper(ACTIVITY_IDS, what="act", source=raw, unknown=self.params["unknown_codes"],
+                                   hint="unknown_codes=drop leaves their runs out, counted in the card")
         for path, participant in self._files(raw):
             listed, table = read_recording(path)
             act = table["act"].to_numpy()
@@ -134,20 +141,17 @@ class HuGaDB(Builder):
                 raise PrepareError(path, f"act value(s) {unlisted} not listed in the #ActivityID header {listed}")
             data = table[CHANNELS].to_numpy(np.float32).T
             spans = runs(act)
-            labels = map_labels(((f"{path.stem}@{a}", act[a]) for a, _ in spans), ACTIVITY_IDS, source=path,
-                                what="act value", policy=self.params["unknown_labels"], exclusions=self.exclusions)
-            for start, stop in spans:
-                key = f"{path.stem}@{start}"
-                if key not in labels:
+            records = [f"{path.name} rows {start}..{stop - 1}" for start, stop in spans]
+            labels = [mapper.one(act[start], r) for (start, _), r in zip(spans, records)]
+            mapper.finish()  # before any window of this file is yielded
+            for (start, stop), label, record in zip(spans, labels, records):
+                if label is None:
                     continue
                 n = (stop - start) // window
                 if n == 0:
-                    self.exclusions.add("activity runs shorter than one window (no sample)",
-                                        value=ACTIVITIES[labels[key]])
-                if (stop - start) % window:
-                    self.exclusions.add("rows at the end of an activity run, shorter than one window",
-                                        (stop - start) % window)
+                    mapper.exclude(f"{ACTIVITIES[label]} run shorter than one window (no sample)", record, mapped=True)
+                self.leftover_rows += (stop - start) % window
                 for w in range(n):
                     a = start + w * window
                     yield {"sample_id": f"{path.stem}-{a:07d}", "patient_id": participant, "split": None,
-                           "label": labels[key], "signal": data[:, a:a + window]}
+                           "label": label, "signal": data[:, a:a + window]}

@@ -40,10 +40,9 @@ import pandas as pd
 from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 from climb.prepare.builders.images_2d import read_table, require_values
-from climb.prepare.labels.strict import Exclusions, map_labels
 
 CLASSES = ["SZ", "LPD", "GPD", "LRDA", "GRDA", "Other"]
-CONSENSUS = {"Seizure": 0, "LPD": 1, "GPD": 2, "LRDA": 3, "GRDA": 4, "Other": 5}
+CONSENSUS = {"Seizure": "SZ", "LPD": "LPD", "GPD": "GPD", "LRDA": "LRDA", "GRDA": "GRDA", "Other": "Other"}
 VOTES = ["seizure_vote", "lpd_vote", "gpd_vote", "lrda_vote", "grda_vote", "other_vote"]
 EEG_CHANNELS = ["Fp1", "F3", "C3", "P3", "F7", "T3", "T5", "O1", "Fz", "Cz", "Pz",
                 "Fp2", "F4", "C4", "P4", "F8", "T4", "T6", "O2"]
@@ -72,7 +71,7 @@ class IIICHMS(Builder):
             raise ValueError(f"seconds must be in (0, {ANNOTATED_SECONDS}], not {self.params['seconds']!r}")
         if self.params["nan"] not in ("error", "zero"):
             raise ValueError(f"nan must be 'error' or 'zero', not {self.params['nan']!r}")
-        self.exclusions = Exclusions()
+        self.nan_filled = 0  # samples whose NaN values nan=zero set to 0 (recorded in the card)
 
     def _table(self, raw: Path) -> pd.DataFrame:
         path = raw / "train.csv"
@@ -81,8 +80,10 @@ class IIICHMS(Builder):
         if df["label_id"].duplicated().any():
             raise PrepareError(path, "label_id is not unique")
         ids = df["label_id"].astype(str).tolist()
-        labels = map_labels(zip(ids, df["expert_consensus"]), CONSENSUS, source=path, what="expert_consensus")
-        df = df.assign(label=[labels[i] for i in ids])
+        mapper = self.label_mapper(CONSENSUS, what="expert_consensus", source=path)
+        labels = [mapper.one(v, f"label_id {i}") for i, v in zip(ids, df["expert_consensus"])]
+        mapper.finish()
+        df = df.assign(label=labels)
         votes = df[VOTES].to_numpy(float)
         top = votes[np.arange(len(df)), df["label"].to_numpy()] < votes.max(axis=1)
         if top.any():
@@ -103,13 +104,14 @@ class IIICHMS(Builder):
 
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
         return {"eeg": {"sampling_rate": RATE, "channel_names": EEG_CHANNELS, "window_seconds": self.params["seconds"],
-                        "window": "centre of the annotated 50 s subsample", "units": "as stored (uV)"},
+                        "window": "centre of the annotated 50 s subsample", "units": "as stored (uV)",
+                        "samples_with_nan_set_to_0": self.nan_filled},
                 "votes": {"feature_names": VOTES, "meaning": "raters' votes per class (soft label)"},
-                "label": {"definition": "expert_consensus", **self.exclusions.as_dict()}}
+                "label": {"definition": "expert_consensus"}}
 
     def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
         df = self._table(raw)
-        self.exclusions = Exclusions()
+        self.nan_filled = 0
         n = int(round(float(self.params["seconds"]) * RATE))
         for eeg_id, rows in df.groupby("eeg_id", sort=True):
             path = raw / "train_eegs" / f"{int(eeg_id)}.parquet"
@@ -124,7 +126,7 @@ class IIICHMS(Builder):
                     if self.params["nan"] == "error":
                         raise PrepareError(path, f"label_id {row.label_id}: NaN in the EEG window; pass nan=zero to "
                                                  "fill them with 0 (counted in the card)")
-                    self.exclusions.add("samples whose NaN values were set to 0 (nan=zero)")
+                    self.nan_filled += 1
                     window = np.nan_to_num(window, nan=0.0)
                 yield {"sample_id": str(row.label_id), "patient_id": str(row.patient_id), "split": None,
                        "label": int(row.label), "eeg": np.ascontiguousarray(window, dtype=np.float32),

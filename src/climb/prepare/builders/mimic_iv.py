@@ -42,7 +42,7 @@ window only:
 
 Never used as inputs: dischtime, deathtime, discharge_location, hospital_expire_flag,
 dod, diagnoses / procedures / DRG codes (assigned at discharge), notes. Cohort, each
-exclusion counted in the card: admissions that ended (discharge or death) before the
+exclusion counted in the card (``label_mapping``): admissions that ended (discharge or death) before the
 prediction time (their outcome is known at prediction time), and admissions without a
 frontal chest X-ray or without an ECG in the window (the CLIMB fusion setting needs all
 three modalities; CLIMB reports 207,769 such admissions).
@@ -57,6 +57,7 @@ in-hospital death.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ from climb.prepare.builder import Builder, PrepareError, register_builder
 from climb.prepare.builders.ecg_challenge import LEADS12, fit_length, resample
 from climb.prepare.builders.images_2d import load_image
 from climb.prepare.builders.mitdb import read_header
-from climb.prepare.labels.strict import Exclusions
+from climb.prepare.labels.mapping import LabelMapper
 
 TABLES = {
     "admissions": ("hosp/admissions.csv.gz",
@@ -95,6 +96,7 @@ FEATURE_NAMES = (["age", "sex_male"] + [f"admission_type={t}" for t in ADMISSION
                  + [f"admission_location={loc}" for loc in ADMISSION_LOCATIONS]
                  + ["ed_hours_before_admission", "icu_in_window", "hours_to_icu", "labs_in_window"]
                  + [f"last_{name}" for name in LABS.values()])
+OUTCOME = {0: "survived", 1: "died"}  # hospital_expire_flag -> class of the mortality48 view
 ECG_SECONDS = 10.0
 CHUNK = 1_000_000
 
@@ -158,7 +160,8 @@ class MIMICIV(Builder):
         if self.params["ecg_nan"] not in ("error", "zero"):
             raise ValueError(f"ecg_nan must be 'error' or 'zero', not {self.params['ecg_nan']!r}")
         self.view = self.TARGETS[self.params["target"]]  # task and labels: the catalog entry's view
-        self.exclusions = Exclusions()
+        self.ecg_nan_filled = 0  # ECGs whose NaN samples ecg_nan=zero set to 0 (recorded in the card)
+        self.unlisted_categories: Counter[str] = Counter()  # "column=value" outside the one-hot lists
 
     # ------------------------------------------------------------ files
 
@@ -175,18 +178,20 @@ class MIMICIV(Builder):
         return {"cxr": {"channels": 1, "size": int(self.params["size"]), "choice": "latest frontal (PA, else AP) "
                         "image in the window"},
                 "ecg": {"sampling_rate": int(self.params["ecg_rate"]), "lead_names": LEADS12, "units": "mV",
-                        "seconds": ECG_SECONDS, "choice": "latest ECG in the window"},
-                "tabular": {"feature_names": FEATURE_NAMES, "missing": "NaN"},
+                        "seconds": ECG_SECONDS, "choice": "latest ECG in the window",
+                        "ecgs_with_nan_set_to_0": self.ecg_nan_filled},
+                "tabular": {"feature_names": FEATURE_NAMES, "missing": "NaN",
+                            "values_outside_the_one_hot_lists": dict(self.unlisted_categories)},
                 "ehr_text": {"content": "the tabular information as English text"},
                 "label": {"definition": ("hospital_expire_flag (death after the first 48 h)"
                                          if self.params["target"] == "mortality"
                                          else "(dischtime - admittime) in days"),
                           "prediction_time": f"admittime + {hours} h",
-                          "window": f"[edregtime or admittime, admittime + {hours} h)", **self.exclusions.as_dict()}}
+                          "window": f"[edregtime or admittime, admittime + {hours} h)"}}
 
     # ------------------------------------------------------------ cohort and inputs
 
-    def _cohort(self, raw: Path) -> pd.DataFrame:
+    def _cohort(self, raw: Path, mapper: LabelMapper) -> pd.DataFrame:
         root = self._ehr_root(raw)
         path = root / TABLES["admissions"][0]
         adm = _read(path, TABLES["admissions"][1], ["admittime", "dischtime", "deathtime", "edregtime"])
@@ -200,9 +205,8 @@ class MIMICIV(Builder):
         hours = pd.Timedelta(hours=float(self.params["hours"]))
         adm["prediction_time"] = adm["admittime"] + hours
         ended = adm["dischtime"] <= adm["prediction_time"]
-        self.exclusions.add("admissions that ended before the prediction time", int(ended.sum()))
-        self.exclusions.add("... of which died before the prediction time",
-                            int((ended & (adm["hospital_expire_flag"] == 1)).sum()))
+        for hadm, died in zip(adm.loc[ended, "hadm_id"], adm.loc[ended, "hospital_expire_flag"]):
+            mapper.exclude(f"ended ({'died' if died else 'discharged'}) before the prediction time", f"hadm_id {hadm}")
         adm = adm[~ended].copy()
         ed = adm["edregtime"].notna() & (adm["edregtime"] < adm["admittime"])
         adm["window_start"] = adm["admittime"].where(~ed, adm["edregtime"])
@@ -265,16 +269,23 @@ class MIMICIV(Builder):
         return icu.groupby("hadm_id")["intime"].min()
 
     def _plan(self, raw: Path) -> pd.DataFrame:
-        self.exclusions = Exclusions()
-        adm = self._cohort(raw)
+        mortality = self.params["target"] == "mortality"
+        mapper = self.label_mapper(OUTCOME if mortality else None, what="admission",
+                                   source=self._ehr_root(raw) / TABLES["admissions"][0])
+        adm = self._cohort(raw, mapper)
         cxr = self._latest_cxr(raw, adm)
         ecg = self._latest_ecg(raw, adm)
         no_cxr = ~adm.index.isin(cxr.index)
         no_ecg = ~adm.index.isin(ecg.index)
-        self.exclusions.add("admissions without a frontal chest X-ray in the window", int(no_cxr.sum()))
-        self.exclusions.add("admissions with a chest X-ray but without an ECG in the window",
-                            int((~no_cxr & no_ecg).sum()))
+        for hadm in adm.index[no_cxr]:
+            mapper.exclude("without a frontal chest X-ray in the window", f"hadm_id {hadm}")
+        for hadm in adm.index[~no_cxr & no_ecg]:
+            mapper.exclude("with a chest X-ray but without an ECG in the window", f"hadm_id {hadm}")
         adm = adm[~no_cxr & ~no_ecg]
+        los = (adm["dischtime"] - adm["admittime"]).dt.total_seconds() / 86400
+        adm = adm.assign(label=[mapper.one(flag, f"hadm_id {h}") if mortality else mapper.number(days, f"hadm_id {h}")
+                                for h, flag, days in zip(adm.index, adm["hospital_expire_flag"], los)])
+        mapper.finish()
         if adm.empty:
             raise PrepareError(raw, "no admission has a frontal chest X-ray and an ECG before the prediction time")
         adm = adm.join(cxr[["dicom_id", "study_id"]].rename(columns={"study_id": "cxr_study"}))
@@ -308,7 +319,7 @@ class MIMICIV(Builder):
             if self.params["ecg_nan"] == "error":
                 raise PrepareError(record.with_suffix(".dat"), "ECG has missing (NaN) samples; pass ecg_nan=zero to "
                                                                "fill them with 0 (counted in the card)")
-            self.exclusions.add("ECGs whose NaN samples were set to 0 (ecg_nan=zero)")
+            self.ecg_nan_filled += 1
             sig = np.nan_to_num(sig, nan=0.0)
         rate = int(self.params["ecg_rate"])
         return fit_length(resample(sig, float(header.fs), rate), int(round(rate * ECG_SECONDS))).astype(np.float32)
@@ -318,7 +329,7 @@ class MIMICIV(Builder):
         info: dict[str, float] = {"age": age, "sex_male": float(row["gender"] == "M")}
         for name, values in (("admission_type", ADMISSION_TYPES), ("admission_location", ADMISSION_LOCATIONS)):
             if row[name] not in values:
-                self.exclusions.add(f"{name} values outside the known list (all-zero one-hot)", value=row[name])
+                self.unlisted_categories[f"{name}={row[name]}"] += 1  # all-zero one-hot
             info.update({f"{name}={v}": float(row[name] == v) for v in values})
         ed = row["admittime"] - row["window_start"]
         info["ed_hours_before_admission"] = ed.total_seconds() / 3600 if ed.total_seconds() > 0 else float("nan")
@@ -331,21 +342,19 @@ class MIMICIV(Builder):
             info[f"last_{name}"] = float(row[f"last_{name}"]) if pd.notna(row[f"last_{name}"]) else float("nan")
         return info
 
-    def label(self, row: pd.Series) -> float | int:
-        if self.params["target"] == "mortality":
-            return int(row["hospital_expire_flag"])
-        return (row["dischtime"] - row["admittime"]).total_seconds() / 86400
-
     def stratum(self, sample: dict[str, Any]) -> object:
         return sample["died"]
 
     def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
         plan = self._plan(raw)
+        self.ecg_nan_filled = 0
+        self.unlisted_categories.clear()
         size = int(self.params["size"])
         for hadm_id, row in plan.iterrows():
             info = self.features(row)
             yield {"sample_id": str(hadm_id), "patient_id": str(int(row["subject_id"])), "split": None,
-                   "label": self.label(row), "died": int(row["hospital_expire_flag"]),
+                   "label": int(row["label"]) if self.view == "mortality48" else float(row["label"]),
+                   "died": int(row["hospital_expire_flag"]),
                    "cxr": load_image(self._cxr_file(raw, row), size, 1),
                    "ecg": self._ecg(raw, str(row["ecg_path"])),
                    "tabular": np.array([info[n] for n in FEATURE_NAMES], dtype=np.float32),

@@ -16,8 +16,9 @@ exam-level columns are repeated on every slice of the study.
 One sample per slice, CLIMB's three classes: ``pe_present_on_image == 0`` -> no PE; a slice
 with PE in a study with ``chronic_pe == 1`` -> chronic; any other slice with PE (acute, or
 ``acute_and_chronic_pe``) -> acute. Studies flagged ``indeterminate`` (the QA readers could
-not decide) are an error unless ``indeterminate=drop`` leaves them out (counted); a slice
-with PE in a study marked ``negative_exam_for_pe`` contradicts itself and is an error.
+not decide) are an error unless ``indeterminate=drop`` leaves their slices out (counted in
+the card's ``label_mapping``); a slice with PE in a study marked ``negative_exam_for_pe``
+contradicts itself and is an error.
 Pixels: rescale slope/intercept to HU, ``hu_window`` (centre, width; default the PE window
 400/1000 of the CLIMB spec) mapped to 0..255, long side resized to ``size``, 1 channel.
 
@@ -40,11 +41,13 @@ from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 from climb.prepare.builders.ct3d import hu_window
 from climb.prepare.builders.images_2d import read_table, require_values, square
-from climb.prepare.labels.strict import Exclusions, check_policy, require_or_drop
+from climb.prepare.labels.mapping import RULE_POLICIES, check_policy
 
 LABELS = ["no PE", "chronic", "acute"]
 COLUMNS = ["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "pe_present_on_image",
            "negative_exam_for_pe", "chronic_pe", "acute_and_chronic_pe", "indeterminate"]
+SLICE_CLASSES = {"no PE on the slice": "no PE", "PE, study chronic_pe=1": "chronic",
+                 "PE, study chronic_pe=0": "acute"}  # the rule of the module docstring, as a label table
 FLAGS = ["pe_present_on_image", "negative_exam_for_pe", "chronic_pe", "acute_and_chronic_pe", "indeterminate"]
 
 
@@ -80,8 +83,7 @@ class RSPECT(Builder):
 
     def __init__(self, **params: Any):
         super().__init__(**params)
-        check_policy("indeterminate", self.params["indeterminate"])
-        self.exclusions = Exclusions()
+        check_policy("indeterminate", self.params["indeterminate"], RULE_POLICIES)
         self._tables: dict[Path, pd.DataFrame] = {}
 
     def _table(self, raw: Path) -> pd.DataFrame:
@@ -102,12 +104,20 @@ class RSPECT(Builder):
         if len(contradiction):
             raise PrepareError(path, f"{len(contradiction)} slice(s) with PE in studies marked negative_exam_for_pe, "
                                      f"e.g. {contradiction['SOPInstanceUID'].iloc[0]}")
-        self.exclusions = Exclusions()
-        indeterminate = sorted(df.loc[df["indeterminate"] == 1, "StudyInstanceUID"].unique())
-        require_or_drop(indeterminate, source=path, problem="indeterminate studies",
-                        policy=self.params["indeterminate"], param="indeterminate", exclusions=self.exclusions)
-        if indeterminate:
-            self.exclusions.add("slices of indeterminate studies", int((df["indeterminate"] == 1).sum()))
+        mapper = self.label_mapper(SLICE_CLASSES, what="slice class", source=path)
+        kinds = np.where(df["pe_present_on_image"] == 0, "no PE on the slice",
+                         np.where(df["chronic_pe"] == 1, "PE, study chronic_pe=1", "PE, study chronic_pe=0"))
+        labels = []
+        for sop, study, kind, indeterminate in zip(df["SOPInstanceUID"], df["StudyInstanceUID"], kinds,
+                                                   df["indeterminate"]):
+            if indeterminate:
+                mapper.exclude("from an indeterminate study", f"{sop} (study {study})",
+                               policy=self.params["indeterminate"], param="indeterminate")
+                labels.append(-1)
+            else:
+                labels.append(mapper.one(kind, sop))
+        mapper.finish()
+        df = df.assign(label=labels)
         df = df[df["indeterminate"] == 0]
         if df.empty:
             raise PrepareError(path, "no labelled slices left")
@@ -124,12 +134,6 @@ class RSPECT(Builder):
             raise PrepareError(missing[0], f"{len(missing)} slice(s) listed in train.csv are missing, e.g. this one")
         return [raw / "train.csv"]  # ~1 TB of DICOMs: the card hashes the label table only
 
-    @staticmethod
-    def label_of(row: Any) -> int:
-        if row.pe_present_on_image == 0:
-            return 0
-        return 1 if row.chronic_pe == 1 else 2
-
     def num_samples_hint(self, raw: Path) -> int | None:
         return len(self._table(raw))
 
@@ -139,12 +143,11 @@ class RSPECT(Builder):
         for row in self._table(raw).itertuples():
             pixels = read_ct_slice(self._path(raw, row), centre, width)
             yield {"sample_id": row.SOPInstanceUID, "patient_id": row.StudyInstanceUID, "split": None,
-                   "label": self.label_of(row), "image": square(Image.fromarray(pixels), size, 1)}
+                   "label": int(row.label), "image": square(Image.fromarray(pixels), size, 1)}
 
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
         centre, width = self.params["hu_window"]
         return {"image": {"channels": 1, "size": int(self.params["size"]),
                           "hu_window": {"centre": centre, "width": width},
                           "preprocessing": "HU window mapped to 0..255, long side resized, zero-padded"},
-                "label": {"definition": "pe_present_on_image, then chronic_pe (chronic) else acute",
-                          **self.exclusions.as_dict()}}
+                "label": {"definition": "pe_present_on_image, then chronic_pe (chronic) else acute"}}

@@ -12,7 +12,10 @@ records, unless the builder's policy parameter says otherwise:
   multi-code records the code, is left out and counted) | ``"other"`` (mapped to the
   builder's catch-all class, counted);
 * empty or null labels (``missing``): ``"exclude"`` (the record is left out and counted,
-  never coerced to a class) | ``"error"``.
+  never coerced to a class) | ``"error"``;
+* records a builder leaves out by a documented rule (`exclude`): always counted; a rule
+  with its own policy parameter (e.g. ``indeterminate``, ``invalid_matrices``:
+  ``"error"`` | ``"drop"``) makes them an error unless that parameter is ``"drop"``.
 
 `report()` is what the dataset card records about the mapping (through
 `Builder.card_extras`): the policies, the counts and which values/records they hit.
@@ -34,6 +37,7 @@ from climb.prepare.builder import PrepareError
 
 UNKNOWN_POLICIES = ("error", "drop", "other")
 MISSING_POLICIES = ("exclude", "error")
+RULE_POLICIES = ("error", "drop")
 EXAMPLES = 20  # records named per problem in errors and in the card
 
 
@@ -42,6 +46,11 @@ def check_policy(name: str, value: str, allowed: Sequence[str]) -> str:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {'|'.join(allowed)}, got {value!r}")
     return value
+
+
+def examples_of(records: Sequence[str]) -> str:
+    """The first `EXAMPLES` records, comma-separated, with ``...`` when there are more."""
+    return ", ".join(records[:EXAMPLES]) + (", ..." if len(records) > EXAMPLES else "")
 
 
 def is_missing(value: Any) -> bool:
@@ -95,6 +104,7 @@ class LabelMapper:
         self.missing: list[str] = []
         self.without_class: list[str] = []
         self.unknown: dict[str, list[str]] = {}
+        self.refused: dict[str, tuple[str, list[str]]] = {}  # rule -> (its policy parameter, records)
 
     # ------------------------------------------------------------ feeding records
 
@@ -165,10 +175,22 @@ class LabelMapper:
         self.kept += 1
         return x
 
-    def exclude(self, reason: str, record: str) -> None:
-        """Count a record the builder leaves out by a documented rule (e.g. "ungradable image")."""
-        self.records += 1
-        self.by_rule[reason] += 1
+    def exclude(self, reason: str, record: str, *, policy: str = "drop", param: str = "",
+                mapped: bool = False) -> None:
+        """Count a record the builder leaves out by a documented rule (e.g. "ungradable image").
+
+        A rule governed by a policy parameter passes it: with ``policy="error"`` the record is
+        refused instead, and `finish()` names it and the parameter `param` that allows the rule.
+        ``mapped``: the record was already kept by `one` / `many` (a later rule leaves it out).
+        """
+        if mapped:
+            self.kept -= 1
+        else:
+            self.records += 1
+        if check_policy(param or "policy", policy, RULE_POLICIES) == "error":
+            self.refused.setdefault(reason, (param, []))[1].append(record)
+        else:
+            self.by_rule[reason] += 1
 
     def multi_hot(self, names: Iterable[str]) -> np.ndarray:
         """float32 0/1 vector over the label space."""
@@ -194,8 +216,10 @@ class LabelMapper:
             out.append(f"{len(records)} record(s) with {self.what} value(s) outside the label table: {values}"
                        + (f"; known: {shown}" if known else ""))
         if self.missing and self.missing_policy == "error":
-            out.append(f"{len(self.missing)} record(s) with an empty or null {self.what}: "
-                       f"{', '.join(self.missing[:EXAMPLES])}{', ...' if len(self.missing) > EXAMPLES else ''}")
+            out.append(f"{len(self.missing)} record(s) with an empty or null {self.what}: {examples_of(self.missing)}")
+        for reason, (param, records) in self.refused.items():
+            out.append(f"{len(records)} record(s) {reason}: {examples_of(records)} (pass {param}=drop to leave them "
+                       "out, counted in the card)")
         return out
 
     def finish(self) -> dict[str, Any]:
@@ -222,5 +246,5 @@ class LabelMapper:
         }
 
 
-__all__ = ["EXAMPLES", "MISSING_POLICIES", "UNKNOWN_POLICIES", "LabelMapper", "check_policy", "is_missing",
-           "normalise"]
+__all__ = ["EXAMPLES", "MISSING_POLICIES", "RULE_POLICIES", "UNKNOWN_POLICIES", "LabelMapper", "check_policy",
+           "is_missing", "normalise"]
