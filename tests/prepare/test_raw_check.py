@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from climb.prepare import create_builder, prepare
-from climb.prepare.raw_check import ChecksumMismatchError, check_raw_files
+from climb.prepare.raw_check import ChecksumMismatchError, check_raw_files, pinned_checksums
 
 
 def test_pinned_manifest_verifies_every_file(shared_data):
@@ -32,6 +32,17 @@ def test_unpinned_manifest_is_noted_not_trusted(shared_data, tmp_path):
     result = check_raw_files(create_builder("ptbxl"), shared_data / "ptbxl")
     assert result["verified"] == 0 and result["unverified"] > 0
     assert result["notes"] == ["SHA256SUMS.txt: the catalog does not pin this manifest, so it verifies nothing"]
+
+
+def test_the_manifest_of_a_part_is_looked_up_in_its_folder(shared_data, tmp_path):
+    """mimic_iv's parts live in their folders (mimiciv/, mimic-cxr-jpg/, mimic-iv-ecg/): so do their manifests."""
+    raw = tmp_path / "raw"
+    (raw / "mimiciv").mkdir(parents=True)
+    shutil.copy(shared_data / "real_samples/mimic_iv/mimic-iv-clinical-database-demo-2.2/SHA256SUMS.txt",
+                raw / "mimiciv" / "SHA256SUMS.txt")
+    pins, notes = pinned_checksums(create_builder("mimic_iv_mortality48"), raw)
+    assert pins == {}  # the demo's file list is not the pinned manifest of the full release
+    assert notes == ["mimiciv/SHA256SUMS.txt: the catalog does not pin this manifest, so it verifies nothing"]
 
 
 def test_a_changed_pinned_file_is_refused_naming_it(shared_data, tmp_path):

@@ -8,7 +8,9 @@
 Flow: resolve (entry, source, dest, mirror) -> manifest (fetched, checked against
 `manifest_sha256`) -> plan (checksums merged, include applied) -> fetch each file into
 `<path>.part` with Range resume and retries -> verify -> rename -> mark complete
-(`<dest>/.climb_complete`, only after the entry's full selection succeeded).
+(`<dest>/.climb_complete`, only after the entry's full selection succeeded). An entry
+made of several projects (`mimic_iv`: its sources have a `subdir`) downloads each into its
+folder that way, and is complete once every part is.
 With `trust_mirror=True` the mirror's MANIFEST.sha256 is the checksum authority; the
 files that differ from the official ones are logged and recorded in the marker. Without
 it, a mirror may stand in only for the file host: a checksum manifest the catalog does

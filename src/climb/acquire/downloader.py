@@ -8,6 +8,11 @@ selection, write `<dest>/.climb_complete`. Kaggle sources without a mirror go th
 the official `kaggle` client instead of the fetch loop; manual sources raise with the
 entry's instructions (unless a trusted mirror stands in for them).
 
+An entry made of several projects (sources with a `subdir`, `DatasetEntry.parts`: MIMIC-IV
++ MIMIC-CXR-JPG + MIMIC-IV-ECG) downloads every part into `<dest>/<subdir>/`, each through
+the same loop against its own checksums, with its own state and completion marker (so each
+part resumes on its own); `<dest>/.climb_complete` is written once every part is complete.
+
 Trusted-mirror mode (`trust_mirror=True`, opt-in) verifies every byte against the
 mirror's own MANIFEST.sha256 instead of the publisher's checksums, logs loudly which
 files differ from the official ones, and records "mirror-verified (differs from
@@ -26,7 +31,7 @@ import os
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,7 +42,7 @@ from climb.acquire import urls
 from climb.acquire.checksums import VerifiedState, hash_file, mismatches
 from climb.acquire.credentials import access_help, is_physionet_host, physionet_auth
 from climb.acquire.errors import (AccessDeniedError, AcquireError, AcquireUsageError, ChecksumError,
-                                  ManualSourceError)
+                                  ManualSourceError, SelectionError)
 from climb.acquire.kaggle_source import download_kaggle
 from climb.acquire.mirror import MIRROR_MANIFEST, Mirror
 from climb.acquire.plan import FileTask, Plan, Planner, split_include
@@ -72,6 +77,7 @@ class DownloadReport:
     official_not_in_mirror: list[str] = field(default_factory=list)  # trusted mode
     unpinned_manifest: str | None = None  # strict mode: checksums from an unpinned manifest of the publisher
     unverified: list[str] = field(default_factory=list)  # Kaggle: files no checksum covers (recorded only)
+    parts: dict[str, "DownloadReport"] = field(default_factory=dict)  # multi-part entry: subdir -> its report
 
     @property
     def verification(self) -> str:
@@ -118,9 +124,14 @@ def pick_source(entry: DatasetEntry, allow_manual: bool = False) -> Source:
     if manual is not None and allow_manual:
         return manual
     if manual is not None:
-        raise ManualSourceError(f"{entry.id} cannot be downloaded by script: {manual.instructions.strip()} "
-                                f"(see {entry.homepage})")
+        raise _manual_error(entry, manual)
     raise AcquireError(f"{entry.id} has no download source in the catalog; see {entry.homepage}")
+
+
+def _manual_error(entry: DatasetEntry, source: Source) -> ManualSourceError:
+    part = f" (part {source.subdir}/)" if source.subdir else ""
+    return ManualSourceError(f"{entry.id}{part} cannot be downloaded by script: {source.instructions.strip()} "
+                             f"(see {entry.homepage})")
 
 
 def download(dataset: str | DatasetEntry, dest: str | Path | None = None, mirror: str | Path | None = None,
@@ -128,6 +139,9 @@ def download(dataset: str | DatasetEntry, dest: str | Path | None = None, mirror
              retry: RetryPolicy | None = None, lock_timeout: float = -1,
              trust_mirror: bool = False, limits: TransferLimits | None = None) -> DownloadReport:
     """Download and verify a catalog dataset into `dest` (default: climb's raw cache).
+
+    An entry made of parts (sources with a `subdir`) gets every part, each in `dest/<subdir>`;
+    an include item then starts with its part's folder (``mimic-iv-ecg/record_list.csv``).
 
     `mirror` (a directory or URL prefix) stands in for the official host; `include`
     narrows the selection (globs, file paths, PhysioNet record names such as "100",
@@ -141,20 +155,109 @@ def download(dataset: str | DatasetEntry, dest: str | Path | None = None, mirror
         raise AcquireUsageError(f"{entry.id}: trust_mirror (--trust-mirror) needs a mirror (--mirror DIR or URL)")
     if isinstance(dest, str) and not dest.strip():
         raise AcquireUsageError(f"{entry.id}: the destination (--dest) is empty; give a directory")
-    source = pick_source(entry, allow_manual=trust_mirror)
+    source = None if entry.parts else pick_source(entry, allow_manual=trust_mirror)
     dest = Path(dest).expanduser() if dest is not None else raw_dir(entry.id)
     mirror_obj = Mirror.parse(mirror) if mirror is not None else None
     items = split_include(include)
+    per_part = _includes_per_part(entry, items) if entry.parts else {}
     dest.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with _locked(dest, entry.id, lock_timeout):
-        if source.kind == SourceKind.kaggle and mirror_obj is None:
-            report = _run_kaggle(entry, source, dest, quiet)
-        else:
-            report = _run_files(entry, source, dest, mirror_obj, items, max(1, workers), quiet, retry,
-                                trust_mirror, limits)
+        run = _Run(entry, mirror_obj, max(1, workers), quiet, retry, trust_mirror, limits, time.monotonic())
+        report = (run.source(source, dest, items, mirror_obj) if source is not None
+                  else run.parts(dest, per_part, bool(items)))
     report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+@dataclass
+class _Run:
+    """The options of one `download` call, applied to one source or to each part of an entry."""
+
+    entry: DatasetEntry
+    mirror: Mirror | None
+    workers: int
+    quiet: bool
+    retry: RetryPolicy | None
+    trust_mirror: bool
+    limits: TransferLimits | None
+    started: float  # time.monotonic() at the start of the call: one deadline for every part
+
+    def source(self, source: Source, dest: Path, items: list[str], mirror: Mirror | None) -> DownloadReport:
+        if source.kind == SourceKind.kaggle and mirror is None:
+            return _run_kaggle(self.entry, source, dest, self.quiet)
+        if source.kind == SourceKind.manual and not self.trust_mirror:
+            raise _manual_error(self.entry, source)
+        return _run_files(self.entry, source, dest, mirror, items, self.workers, self.quiet, self.retry,
+                          self.trust_mirror, self.limits, self.started)
+
+    def parts(self, dest: Path, per_part: dict[str, list[str]], narrowed: bool) -> DownloadReport:
+        """Each chosen part into `dest/<subdir>`; the entry's marker once every part is complete."""
+        if not narrowed:
+            (dest / MARKER).unlink(missing_ok=True)
+        reports: dict[str, DownloadReport] = {}
+        for part in self.entry.parts:
+            if part.subdir not in per_part:
+                continue
+            sub = dest / part.subdir
+            refuse_symlink(sub)  # a planted link would send the part's files elsewhere
+            sub.mkdir(parents=True, exist_ok=True)
+            mirror = self.mirror.sub(part.subdir) if self.mirror else None
+            run = replace(self, entry=self.entry.model_copy(update={"id": f"{self.entry.id}/{part.subdir}"}))
+            reports[part.subdir] = run.source(part, sub, per_part[part.subdir], mirror)  # messages name the part
+        report = _combined(self.entry, dest, self.mirror, reports)
+        if not narrowed and all(r.complete for r in reports.values()):
+            atomic_write_json(dest / MARKER, {
+                "dataset": self.entry.id, "verification": report.verification,
+                "parts": {d: {"source": r.source, "marker": f"{d}/{MARKER}", "verification": r.verification}
+                          for d, r in reports.items()},
+                "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "climb_version": __version__,
+            }, indent=1)
+            report.complete = True
+        return report
+
+
+def _includes_per_part(entry: DatasetEntry, items: list[str]) -> dict[str, list[str]]:
+    """`{subdir: include items within that part}` for the parts `items` choose (all of them when empty).
+
+    An item names its part's folder first (``mimic-iv-ecg/record_list.csv``); the folder
+    alone chooses the whole part.
+    """
+    folders = [p.subdir for p in entry.parts]
+    if not items:
+        return {f: [] for f in folders}
+    out: dict[str, list[str]] = {}
+    for item in items:
+        folder = next((f for f in folders if item == f or item.startswith(f + "/")), None)
+        if folder is None:
+            raise SelectionError(f"include {item!r}: {entry.id} is made of the parts {folders}; start each "
+                                 f"include with its part's folder, e.g. {folders[0]}/...")
+        rest = item[len(folder) + 1:]
+        out.setdefault(folder, [])
+        if rest:
+            out[folder].append(rest)
+        else:
+            out[folder] = []  # the whole part
+    return out
+
+
+def _combined(entry: DatasetEntry, dest: Path, mirror: Mirror | None,
+              reports: dict[str, DownloadReport]) -> DownloadReport:
+    """One report for the parts of an entry: paths relative to `dest`, counts summed."""
+    def prefixed(d: str, paths: list[str]) -> list[str]:
+        return [f"{d}/{p}" for p in paths]
+
+    out = DownloadReport(entry.id, dest, ", ".join(f"{d} ({r.source})" for d, r in reports.items()),
+                         mirror.describe() if mirror else None, parts=reports,
+                         trusted_mirror=any(r.trusted_mirror for r in reports.values()))
+    for d, r in reports.items():
+        for name in ("files", "downloaded", "skipped", "differs_from_official", "without_official_checksum",
+                     "official_not_in_mirror", "unverified"):
+            getattr(out, name).extend(prefixed(d, getattr(r, name)))
+        out.bytes_downloaded += r.bytes_downloaded
+    unpinned = [f"{d}/{r.unpinned_manifest}" for d, r in reports.items() if r.unpinned_manifest]
+    out.unpinned_manifest = ", ".join(unpinned) or None
+    return out
 
 
 class _locked:
@@ -180,8 +283,8 @@ class _locked:
         self.lock.release()
 
 
-def _transport(entry: DatasetEntry, source: Source, mirror: Mirror | None,
-               retry: RetryPolicy | None, limits: TransferLimits | None = None) -> Transport:
+def _transport(entry: DatasetEntry, source: Source, mirror: Mirror | None, retry: RetryPolicy | None,
+               limits: TransferLimits | None = None, started: float | None = None) -> Transport:
     is_physionet = source.kind == SourceKind.physionet
     auth = physionet_auth() if is_physionet else None  # sent only to physionet.org (below)
     if is_physionet and entry.access != Access.open and auth is None and mirror is None:
@@ -190,13 +293,14 @@ def _transport(entry: DatasetEntry, source: Source, mirror: Mirror | None,
     def auth_for(url: str):
         return auth if auth is not None and is_physionet_host(urls.host_of(url)) else None
 
-    return Transport(retry, auth_for=auth_for, access_help=access_help(entry, source.kind), limits=limits)
+    return Transport(retry, auth_for=auth_for, access_help=access_help(entry, source.kind), limits=limits,
+                     started=started)
 
 
 def _run_files(entry: DatasetEntry, source: Source, dest: Path, mirror: Mirror | None, include: list[str],
                workers: int, quiet: bool, retry: RetryPolicy | None, trust_mirror: bool = False,
-               limits: TransferLimits | None = None) -> DownloadReport:
-    transport = _transport(entry, source, mirror, retry, limits)
+               limits: TransferLimits | None = None, started: float | None = None) -> DownloadReport:
+    transport = _transport(entry, source, mirror, retry, limits, started)
     state = VerifiedState(dest)
     report = DownloadReport(entry.id, dest, source.kind.value, mirror.describe() if mirror else None,
                             trusted_mirror=trust_mirror)

@@ -55,6 +55,13 @@ class Mirror:
     def describe(self) -> str:
         return urls.redact(self.url) if self.url else str(self.directory)
 
+    def sub(self, folder: str) -> "Mirror":
+        """The mirror of one part of a multi-part entry: `folder/` of this mirror."""
+        if self.url:
+            return Mirror(url=urls.join(self.url, folder.rstrip("/") + "/"))
+        assert self.directory is not None
+        return Mirror(directory=self.directory / folder)
+
     def locate(self, path: str) -> tuple[str | None, Path | None]:
         """`(url, local_path)` of `path` in the mirror; one of them is None."""
         if self.url:

@@ -141,20 +141,23 @@ class Transport:
     """Fetches files over HTTP(S) or from a local directory, with retries and resume.
 
     `auth_for(url)` returns the `requests` auth for a URL (or None); `access_help` is
-    the sentence telling the user how to get access, used for 401/403.
+    the sentence telling the user how to get access, used for 401/403. `started`: when the
+    `download()` call began (its deadline counts from there; default: now).
     """
 
     def __init__(self, retry: RetryPolicy | None = None,
                  auth_for: Callable[[str], requests.auth.AuthBase | None] = lambda url: None,
                  access_help: str = "", sleep: Callable[[float], None] = time.sleep,
-                 limits: TransferLimits | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 limits: TransferLimits | None = None, clock: Callable[[], float] = time.monotonic,
+                 started: float | None = None) -> None:
         self.retry = retry or RetryPolicy()
         self.limits = limits or TransferLimits()
         self.auth_for = auth_for
         self.access_help = access_help
         self.sleep = sleep
         self.clock = clock
-        self.deadline_at = clock() + self.limits.deadline if self.limits.deadline else None
+        start = clock() if started is None else started
+        self.deadline_at = start + self.limits.deadline if self.limits.deadline else None
         self.session = SafeSession()
         self.session.verify = True
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})

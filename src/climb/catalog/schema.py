@@ -65,7 +65,9 @@ class Source(BaseModel):
 
     Checksums, in order of trust: per-file `sha256`/`md5` in `files`; then the
     publisher's checksum `manifest` (e.g. PhysioNet's SHA256SUMS.txt), itself pinned by
-    `manifest_sha256` when known.
+    `manifest_sha256` when known. `subdir`: the source is one part of a dataset made of
+    several projects (MIMIC-IV + MIMIC-CXR-JPG + MIMIC-IV-ECG), stored under
+    `<raw>/<subdir>/`; see `DatasetEntry.parts`.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -80,6 +82,14 @@ class Source(BaseModel):
     kaggle: str | None = None  # "owner/dataset" or "competition/<name>"
     zenodo_record: int | None = None
     instructions: str | None = None  # for manual sources and access requirements
+    subdir: str | None = None  # one part of a multi-part dataset: its files go under <raw>/<subdir>/
+
+    @field_validator("subdir")
+    @classmethod
+    def _folder(cls, v: str | None) -> str | None:
+        if v is not None and (not v or v.startswith("/") or v.endswith("/") or ".." in v.split("/")):
+            raise ValueError(f"subdir must be a relative folder without '..' or a trailing '/': {v!r}")
+        return v
 
     @field_validator("base_url")
     @classmethod
@@ -164,7 +174,17 @@ class DatasetEntry(BaseModel):
         for name in self.views:
             if not name.replace("_", "").isalnum() or name != name.lower():
                 raise ValueError(f"view name {name!r} must be lower-case letters, digits and '_'")
+        folders = [s.subdir for s in self.sources]
+        if any(folders) and (not all(folders) or len(set(folders)) != len(folders)):
+            raise ValueError(f"sources are either alternatives (no subdir) or parts (each its own subdir), "
+                             f"got subdirs {folders}")
         return self
+
+    @property
+    def parts(self) -> list[Source]:
+        """The sources that together make the dataset (each under its `subdir`); [] when the
+        sources are alternatives (the first scripted one is the download)."""
+        return [s for s in self.sources if s.subdir]
 
     def label_space(self, view: str | None = None) -> LabelSpace:
         """The entry's own task and labels (`view=None`) or those of a named view."""

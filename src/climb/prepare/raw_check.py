@@ -40,22 +40,23 @@ def pinned_checksums(builder: Builder, raw: Path) -> tuple[dict[str, dict[str, s
     except KeyError:  # a dataset that is its own entry (declared by a user): nothing is pinned
         return pins, [f"{builder.catalog_id!r} has no catalog entry, so no checksum is pinned"]
     for source in sources:
+        part = f"{source.subdir}/" if source.subdir else ""  # a part of a multi-part entry lives in its folder
         for f in source.files:
             sums = {algo: getattr(f, algo) for algo in ("sha256", "md5") if getattr(f, algo)}
             if sums:
-                pins.setdefault(f.path, {}).update(sums)
-        manifest = raw / source.manifest if source.manifest else None
+                pins.setdefault(part + f.path, {}).update(sums)
+        manifest = raw / part / source.manifest if source.manifest else None
         if manifest is None or not manifest.is_file():
             continue
         if source.manifest_sha256 is None:
-            notes.append(f"{source.manifest}: the catalog does not pin this manifest, so it verifies nothing")
+            notes.append(f"{part}{source.manifest}: the catalog does not pin this manifest, so it verifies nothing")
         elif hash_file(manifest, ("sha256",))["sha256"] != source.manifest_sha256:
-            notes.append(f"{source.manifest}: differs from the manifest the catalog pins (a modified or partial "
+            notes.append(f"{part}{source.manifest}: differs from the manifest the catalog pins (a modified or partial "
                          "copy); its entries are not used")
         else:
             text = manifest.read_text(encoding="utf-8", errors="replace")
             for path, digest in parse_manifest(text, source.manifest_algo, str(manifest)).items():
-                pins.setdefault(path, {}).setdefault(source.manifest_algo, digest)
+                pins.setdefault(part + path, {}).setdefault(source.manifest_algo, digest)
     return pins, notes
 
 

@@ -1,7 +1,9 @@
 """MIMIC-IV + MIMIC-CXR-JPG + MIMIC-IV-ECG: the CLIMB fusion dataset (EHR + chest X-ray + ECG per admission).
 
-Raw layout: MIMIC-IV at the raw root (as ``climb download mimic_iv`` fetches the entry's
-first source) or in ``mimiciv/``, and the two linked projects in sub-folders::
+Raw layout: the three PhysioNet projects in the folders ``climb download mimic_iv`` fetches
+them to (the entry's three parts, each verified against its own ``SHA256SUMS.txt``):
+MIMIC-IV in ``mimiciv/`` (a copy with ``hosp/`` at the raw root is read too), the two linked
+projects in ``mimic-cxr-jpg/`` and ``mimic-iv-ecg/``::
 
     hosp/admissions.csv.gz   subject_id, hadm_id, admittime, dischtime, deathtime, admission_type,
                              admit_provider_id, admission_location, discharge_location, insurance, language,
