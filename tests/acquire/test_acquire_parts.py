@@ -114,8 +114,8 @@ def test_the_deadline_counts_from_the_start_of_the_call_not_of_each_part(served,
 
 def test_include_names_the_part_folder(served, fast_retry):
     server, entry, sums, dest = served
-    report = download(entry, dest=dest, mirror=server.base, include=["ecg/record_list.csv", "cxr"], quiet=True,
-                      retry=fast_retry)
+    include = ["ecg/record_list.csv", "cxr", "cxr/metadata.csv.gz"]  # the folder alone: the whole part
+    report = download(entry, dest=dest, mirror=server.base, include=include, quiet=True, retry=fast_retry)
     assert sorted(report.downloaded) == ["cxr/files/p10/p1000/s1/a.jpg", "cxr/metadata.csv.gz",
                                          "ecg/record_list.csv"]
     assert (dest / "cxr" / MARKER).is_file()  # the whole part was chosen

@@ -227,18 +227,17 @@ def _includes_per_part(entry: DatasetEntry, items: list[str]) -> dict[str, list[
     if not items:
         return {f: [] for f in folders}
     out: dict[str, list[str]] = {}
+    whole: set[str] = set()
     for item in items:
         folder = next((f for f in folders if item == f or item.startswith(f + "/")), None)
         if folder is None:
             raise SelectionError(f"include {item!r}: {entry.id} is made of the parts {folders}; start each "
                                  f"include with its part's folder, e.g. {folders[0]}/...")
-        rest = item[len(folder) + 1:]
-        out.setdefault(folder, [])
-        if rest:
-            out[folder].append(rest)
-        else:
-            out[folder] = []  # the whole part
-    return out
+        rest = item[len(folder) + 1:].strip("/")
+        out.setdefault(folder, []).extend([rest] if rest else [])
+        if not rest:
+            whole.add(folder)
+    return {f: [] if f in whole else chosen for f, chosen in out.items()}  # [] = the part's whole selection
 
 
 def _combined(entry: DatasetEntry, dest: Path, mirror: Mirror | None,
