@@ -48,6 +48,12 @@ def check_policy(name: str, value: str, allowed: Sequence[str]) -> str:
     return value
 
 
+def natural(key: Hashable) -> tuple:
+    """Sort key: numbers in numeric order (1, 2, 10), then everything else as text."""
+    number = isinstance(key, (int, float)) and not isinstance(key, bool)
+    return (0, key, "") if number else (1, 0, str(key))
+
+
 def examples_of(records: Sequence[str]) -> str:
     """The first `EXAMPLES` records, comma-separated, with ``...`` when there are more."""
     return ", ".join(records[:EXAMPLES]) + (", ..." if len(records) > EXAMPLES else "")
@@ -211,7 +217,7 @@ class LabelMapper:
             records = {r for rs in self.unknown.values() for r in rs}
             values = ", ".join(f"{v!r} ({len(rs)}: {', '.join(rs[:3])}{', ...' if len(rs) > 3 else ''})"
                                for v, rs in sorted(self.unknown.items(), key=lambda kv: -len(kv[1])))
-            known = sorted(map(str, self.table))
+            known = [str(k) for k in sorted(self.table, key=natural)]
             shown = ", ".join(known[:30]) + (f", ... ({len(known)} in all)" if len(known) > 30 else "")
             out.append(f"{len(records)} record(s) with {self.what} value(s) outside the label table: {values}"
                        + (f"; known: {shown}" if known else ""))
