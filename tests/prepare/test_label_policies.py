@@ -20,7 +20,7 @@ from fixtures_signals import (COVID_US_PATIENTS, COVID_US_ROWS, to_challenge_mat
 
 from climb.prepare import PrepareError, create_builder, prepare
 from climb.prepare.builders.video import release
-from climb.prepare.labels.mapping import LabelMapper
+from climb.prepare.labels.mapping import LabelMapper, RecordQuotes
 
 SPACE = ["benign", "malignant", "other"]
 
@@ -97,8 +97,9 @@ def test_rule_exclusions_with_a_policy_are_refused_or_counted(tmp_path):
 
 
 def test_one_label_mapping_mechanism():
-    """Builders map labels through `labels/mapping.py` only: the retired `labels/strict.py` (its own
-    `Exclusions`, `map_labels`, `require_or_drop`) must not come back, nor another mapper class."""
+    """Builders and declared datasets map labels through `labels/mapping.py` only: the retired
+    `labels/strict.py` (its own `Exclusions`, `map_labels`, `require_or_drop`) must not come back,
+    nor another mapper class (declared/rows.py had one until it was folded in)."""
     import climb
 
     package = Path(climb.__file__).parent
@@ -106,8 +107,49 @@ def test_one_label_mapping_mechanism():
     pattern = re.compile(r"^class \w*(LabelMapper|Exclusions)\b|^def (map_labels|require_or_drop)\(|labels\.strict",
                          re.M)
     found = {str(f.relative_to(package)) for f in package.rglob("*.py") if pattern.search(f.read_text())}
-    # declared/rows.py (the own-data path, not a builder) still has its own mapper; folding it in is open work
-    assert found == {"prepare/labels/mapping.py", "prepare/declared/rows.py"}
+    assert found == {"prepare/labels/mapping.py"}
+
+
+def test_flag_columns_mask_missing_cells_and_quote_rows(tmp_path):
+    """0/1 flag columns (a declaration's multilabel): masked cells counted, errors quote each line."""
+    quotes = RecordQuotes("row", "with labels outside 0/1 in ['a', 'b']", "with an empty label in ['a', 'b']",
+                          " (declare label.unknown_labels: drop)")
+    masked = LabelMapper(None, ["a", "b"], what="label", source=tmp_path / "t.csv", missing="mask", quotes=quotes)
+    label, mask = masked.flags({"a": 1, "b": float("nan")}, "line 2")
+    np.testing.assert_array_equal(label, [1, 0])
+    np.testing.assert_array_equal(mask, [1, 0])
+    assert masked.flags({"a": "0", "b": " 1 "}, "line 3")[0].tolist() == [0, 1]
+    assert masked.flags({"a": 2, "b": "x"}, "line 4") is None and masked.flags({"a": True, "b": 0}, "line 5") is None
+    with pytest.raises(PrepareError, match=r"t\.csv: 2 row\(s\) with labels outside 0/1 in \['a', 'b'\]: "
+                                           r"line 4 \{'a': 2, 'b': 'x'\}, line 5 \{'a': True, 'b': 0\} "
+                                           r"\(declare label\.unknown_labels: drop\)$"):
+        masked.finish()
+    assert masked.report()["missing"] == {"policy": "mask", "records": 0, "examples": [], "masked_cells": 1}
+    assert masked.report()["unknown"]["records"] == 2
+    excluded = LabelMapper(None, ["a", "b"], what="label", source=tmp_path / "t.csv", missing="exclude")
+    assert excluded.flags({"a": 1, "b": None}, "line 2") is None and excluded.flags({"a": 1, "b": 0}, "line 3")[1] is None
+    assert excluded.finish()["missing"]["examples"] == ["line 2"]
+    with pytest.raises(ValueError, match="missing=mask applies to 0/1 flag columns"):
+        masked.one(None, "line 6")
+
+
+def test_declared_labels_map_through_the_label_mapper_and_reach_the_card(tmp_path):
+    """A declaration's labels go through `LabelMapper` (cells compared as text: 1, 1.0 and "1"
+    alike) and its report joins the built-in builders' `label_mapping` in the card."""
+    from climb.prepare.declared import declared_builder
+
+    (tmp_path / "t.csv").write_text("pid,x,y\np1,1,1\np2,2,0.0\np3,3,7\np4,4,\np5,5,1.0\n")
+    declaration = {"name": "toy_codes", "kind": "table", "table": {"file": "t.csv", "patient_column": "pid"},
+                   "label": {"task": "binary", "column": "y", "classes": {0: "no", 1: "yes"}, "names": ["no", "yes"],
+                             "unknown_labels": "drop", "missing_labels": "drop"},
+                   "split": {"by": "random", "fractions": {"train": 0.5, "test": 0.5}}}
+    builder = declared_builder(declaration)
+    labels = {s["sample_id"]: s["label"] for s in builder.generate(tmp_path)}
+    assert labels == {"row0": 1, "row1": 0, "row4": 1}  # 7 dropped as unknown, the empty cell as missing
+    report = builder.card_extras()["label_mapping"]["label"]
+    assert (report["records_seen"], report["records_kept"]) == (5, 3)
+    assert report["unknown"] == {"policy": "drop", "records": 1, "values": {"7": 1}, "examples": ["line 4"]}
+    assert report["missing"]["policy"] == "exclude" and report["missing"]["examples"] == ["line 5"]
 
 
 def test_mapper_rejects_tables_outside_the_label_space(tmp_path):

@@ -111,9 +111,10 @@ class Builder(ABC):
 
     def label_mapper(self, table: dict | None, *, what: str, source: Path | str, unknown: str = "error",
                      missing: str = "error", other: str | None = None, hint: str = "",
-                     space: list[str] | None = None):
+                     space: list[str] | None = None, **options: Any):
         """A `LabelMapper` onto this builder's label space (or `space`, for a column that only
-        selects records) whose report goes into the card.
+        selects records) whose report goes into the card; `options`: further `LabelMapper`
+        keywords (a declared dataset's `quotes` and `key`).
 
         One mapper per `what` (a later call with the same `what` replaces the earlier one, so
         a builder that re-reads its index does not count twice).
@@ -121,7 +122,7 @@ class Builder(ABC):
         from climb.prepare.labels.mapping import LabelMapper
 
         mapper = LabelMapper(table, self.label_names if space is None else space, what=what, source=source,
-                             unknown=unknown, missing=missing, other=other, hint=hint)
+                             unknown=unknown, missing=missing, other=other, hint=hint, **options)
         self.__dict__.setdefault("_label_mappers", {})[what] = mapper
         return mapper
 

@@ -24,6 +24,7 @@ from climb.prepare.builders.images_2d import (IMAGE_EXTS, carve_val, class_folde
 from climb.prepare.declared import rows as R
 from climb.prepare.declared.schema import (Common, Declaration, DeclarationError, EdfDataset, ImageFolderDataset,
                                            ImageTableDataset, MoleculeDataset, TableDataset, WfdbDataset)
+from climb.prepare.labels.mapping import quote
 
 _ADAPTER: TypeAdapter = TypeAdapter(Declaration)
 
@@ -175,7 +176,8 @@ class TableRowsBuilder(DeclaredBuilder):
 
     def _table_rows(self, raw: Path) -> tuple[list[R.Row], dict[str, Any]]:
         path, frame = self._table(raw)
-        rows, counts = R.table_rows(frame, self.decl.table, self.decl.label, self.decl.split, path)
+        mapper = R.label_mapper(self, self.decl.label, path)
+        rows, counts = R.table_rows(frame, self.decl.table, self.decl.label, self.decl.split, path, mapper)
         return rows, {"label": {"rows_in_table": len(frame), **counts}}
 
     def _scalar_values(self, row: R.Row) -> dict[str, float]:
@@ -555,9 +557,9 @@ class DeclaredEdf(DeclaredBuilder):
             (outside, d.out_of_range, "whose window reaches past the recording", "out_of_range: drop"),
         ):
             if found and policy == "error":
-                shown = ", ".join(f"{f} at {t:g} s {x!r}" for f, t, x in found[:R.SHOWN])
-                raise PrepareError(found[0][0], f"{len(found)} annotation(s) {problem}: {shown} "
-                                                f"({hint} to drop them, counted in the card)")
+                cited = [(f"{f} at {t:g} s", x) for f, t, x in found]
+                raise PrepareError(found[0][0], quote("annotation", problem, cited,
+                                                      f" ({hint} to drop them, counted in the card)"))
 
     def source_files(self, raw: Path) -> list[Path]:
         files = self._recordings(raw)

@@ -1,14 +1,14 @@
 """Rows of a declared table: ids, patients, strictly mapped labels and splits, with counts.
 
-Every value that cannot be used is an error naming the file, the line(s) and the values,
-with the count, unless the declaration's explicit policy (`label.unknown_labels: drop`,
-`label.missing_labels: drop | mask`) says otherwise; what a policy drops or masks is
-counted and goes into the dataset card.
+Labels are mapped by the one `climb.prepare.labels.mapping.LabelMapper` (`label_mapper`),
+as every built-in builder's are. Every value that cannot be used is an error naming the
+file, the line(s) and the values, with the count, unless the declaration's explicit policy
+(`label.unknown_labels: drop`, `label.missing_labels: drop | mask`) says otherwise; what a
+policy drops or masks is counted and goes into the dataset card.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from climb.prepare.builder import PrepareError
+from climb.prepare.builder import Builder, PrepareError
 from climb.prepare.builders.images_2d import read_table
 from climb.prepare.declared.schema import ColumnSplit, LabelSpec, TableSpec, cell_text
-
-SHOWN = 5  # offending rows quoted in an error message
+from climb.prepare.labels.mapping import LabelMapper, RecordQuotes, quote
 
 
 @dataclass(frozen=True)
@@ -60,92 +59,62 @@ def line_of(spec: TableSpec, index: int) -> int:
 
 
 def _quote(path: Path, problem: str, lines: list[tuple[int, Any]], hint: str) -> PrepareError:
-    shown = ", ".join(f"line {n} {v!r}" for n, v in lines[:SHOWN])
-    more = f" and {len(lines) - SHOWN} more" if len(lines) > SHOWN else ""
-    return PrepareError(path, f"{len(lines)} row(s) {problem}: {shown}{more}{hint}")
+    return PrepareError(path, quote("row", problem, [(f"line {n}", v) for n, v in lines], hint))
 
 
-class LabelMapper:
-    """Maps label cells to climb labels under the declaration's policies, counting what it drops."""
-
-    def __init__(self, spec: LabelSpec, source: Path):
-        self.spec, self.source = spec, source
-        self.index = spec.class_index() if spec.task in ("binary", "multiclass") else {}
-        self.unknown: list[tuple[int, Any]] = []
-        self.missing: list[tuple[int, Any]] = []
-        self.masked_cells = 0
-
-    def __call__(self, values: list[Any], line: int) -> tuple[Any, np.ndarray | None] | None:
-        """(label, mask) for one row's label cells; None when a policy drops the row."""
-        texts = [cell_text(v) for v in values]
-        task = self.spec.task
-        if task == "multilabel":
-            return self._multilabel(values, texts, line)
-        if texts[0] is None:
-            self.missing.append((line, values[0]))
-            return None
-        if task == "regression":
-            try:
-                number = float(values[0])
-            except (TypeError, ValueError):
-                number = math.nan
-            if not math.isfinite(number):
-                self.unknown.append((line, values[0]))
-                return None
-            return number, None
-        if texts[0] not in self.index:
-            self.unknown.append((line, values[0]))
-            return None
-        return self.index[texts[0]], None
-
-    def _multilabel(self, values: list[Any], texts: list[str | None], line: int):
-        if any(t is not None and t not in ("0", "1") for t in texts):
-            self.unknown.append((line, dict(zip(self.spec.label_columns, values))))
-            return None
-        observed = np.array([t is not None for t in texts])
-        if not observed.all():
-            if self.spec.missing_labels != "mask":
-                self.missing.append((line, dict(zip(self.spec.label_columns, values))))
-                return None
-            self.masked_cells += int((~observed).sum())
-        label = np.array([t == "1" for t in texts], dtype=np.float32)
-        mask = observed.astype(np.float32) if self.spec.missing_labels == "mask" else None
-        return label, mask
-
-    def check(self) -> dict[str, int]:
-        """Raise for what no policy allows; else the counts for the card."""
-        allowed = self._allowed()
-        if self.unknown and self.spec.unknown_labels == "error":
-            raise _quote(self.source, f"with labels outside {allowed} in {self.spec.label_columns}",
-                         self.unknown, " (declare label.unknown_labels: drop to drop them, counted in the card)")
-        if self.missing and self.spec.missing_labels == "error":
-            raise _quote(self.source, f"with an empty label in {self.spec.label_columns}", self.missing,
-                         " (declare label.missing_labels: drop to drop them, counted in the card)")
-        return {"dropped_unknown_labels": len(self.unknown), "dropped_missing_labels": len(self.missing),
-                "masked_label_cells": self.masked_cells}
-
-    def _allowed(self) -> str:
-        if self.spec.task == "multilabel":
-            return "0/1"
-        if self.spec.task == "regression":
-            return "finite numbers"
-        return str(list(self.index))
+MISSING_POLICY = {"error": "error", "drop": "exclude", "mask": "mask"}  # declared -> LabelMapper policy
 
 
-def table_rows(frame: pd.DataFrame, spec: TableSpec, label: LabelSpec, split: Any,
-               source: Path) -> tuple[list[Row], dict[str, int]]:
-    """The usable rows of `frame` and the counts of what the label policies dropped or masked."""
+def label_mapper(builder: Builder, spec: LabelSpec, source: Path) -> LabelMapper:
+    """The `LabelMapper` of a declaration's label cells, registered with `builder` for the card.
+
+    Cells are compared as `cell_text` (1, 1.0 and "1" alike); errors quote each offending
+    line with its cell(s) and name the declaration's policy that would allow it.
+    """
+    columns = spec.label_columns
+    allowed = {"multilabel": "0/1", "regression": "finite numbers"}.get(spec.task, str(list(spec.class_index())))
+    quotes = RecordQuotes(
+        "row", f"with labels outside {allowed} in {columns}", f"with an empty label in {columns}",
+        " (declare label.unknown_labels: drop to drop them, counted in the card)",
+        " (declare label.missing_labels: drop to drop them, counted in the card)")
+    table = ({text: spec.label_names[i] for text, i in spec.class_index().items()}
+             if spec.task in ("binary", "multiclass") else None)
+    return builder.label_mapper(table, what="label", source=source, unknown=spec.unknown_labels,
+                                missing=MISSING_POLICY[spec.missing_labels], quotes=quotes, key=cell_text)
+
+
+def map_row(mapper: LabelMapper, task: str, cells: dict[str, Any],
+            record: str) -> tuple[Any, np.ndarray | None] | None:
+    """(label, mask) of one row's label `cells` (column -> value); None when a policy leaves the row out."""
+    if task == "multilabel":
+        return mapper.flags(cells, record)
+    value = next(iter(cells.values()))
+    label = mapper.number(value, record) if task == "regression" else mapper.one(value, record)
+    return None if label is None else (label, None)
+
+
+def label_counts(mapper: LabelMapper) -> dict[str, int]:
+    """What the declaration's label policies left out or masked, for the card's `label` field."""
+    report = mapper.report()
+    return {"dropped_unknown_labels": report["unknown"]["records"], "dropped_missing_labels": report["missing"]["records"],
+            "masked_label_cells": report["missing"].get("masked_cells", 0)}
+
+
+def table_rows(frame: pd.DataFrame, spec: TableSpec, label: LabelSpec, split: Any, source: Path,
+               mapper: LabelMapper) -> tuple[list[Row], dict[str, int]]:
+    """The usable rows of `frame` (labels through `mapper`) and the counts of what its policies dropped or masked."""
     ids = _sample_ids(frame, spec, source)
     patients = _patients(frame, spec, source, ids)
     splits = _column_splits(frame, spec, split, source) if isinstance(split, ColumnSplit) else None
-    mapper = LabelMapper(label, source)
     rows = []
-    for i, values in enumerate(frame[label.label_columns].itertuples(index=False, name=None)):
-        mapped = mapper(list(values), line_of(spec, i))
+    columns = label.label_columns
+    for i, values in enumerate(frame[columns].itertuples(index=False, name=None)):
+        mapped = map_row(mapper, label.task, dict(zip(columns, values)), f"line {line_of(spec, i)}")
         if mapped is not None:
             rows.append(Row(ids[i], patients[i], mapped[0], None if splits is None else splits[i], i,
                             line_of(spec, i), mapped[1]))
-    return rows, mapper.check()
+    mapper.finish()
+    return rows, label_counts(mapper)
 
 
 def _sample_ids(frame: pd.DataFrame, spec: TableSpec, source: Path) -> list[str]:

@@ -12,13 +12,17 @@ records, unless the builder's policy parameter says otherwise:
   multi-code records the code, is left out and counted) | ``"other"`` (mapped to the
   builder's catch-all class, counted);
 * empty or null labels (``missing``): ``"exclude"`` (the record is left out and counted,
-  never coerced to a class) | ``"error"``;
+  never coerced to a class) | ``"error"`` | ``"mask"`` (flag columns only, see `flags`: the
+  cell reads 0 with mask 0, counted);
 * records a builder leaves out by a documented rule (`exclude`): always counted; a rule
   with its own policy parameter (e.g. ``indeterminate``, ``invalid_matrices``:
   ``"error"`` | ``"drop"``) makes them an error unless that parameter is ``"drop"``.
 
 `report()` is what the dataset card records about the mapping (through
 `Builder.card_extras`): the policies, the counts and which values/records they hit.
+Errors cite each unknown value with its first records; a declared dataset's mapper
+(`climb.prepare.declared.rows`) passes `RecordQuotes` instead, so its errors quote each
+offending file line with its cell ("line 4 'c'") in the declaration's own terms.
 Hand-written because no maintained library does "explicit table + counted policy";
 pandas' `map` turns unknown keys into NaN without a word, which is the failure this avoids.
 """
@@ -27,7 +31,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +44,8 @@ UNKNOWN_POLICIES = ("error", "drop", "other")
 MISSING_POLICIES = ("exclude", "error")
 RULE_POLICIES = ("error", "drop")
 EXAMPLES = 20  # records named per problem in errors and in the card
+QUOTED = 5  # records quoted with their value per problem under `RecordQuotes`
+FLAGS = {0: 0.0, 1: 1.0, "0": 0.0, "1": 1.0}  # what a 0/1 flag column may hold (`LabelMapper.flags`)
 
 
 def check_policy(name: str, value: str, allowed: Sequence[str]) -> str:
@@ -57,6 +64,28 @@ def natural(key: Hashable) -> tuple:
 def examples_of(records: Sequence[str]) -> str:
     """The first `EXAMPLES` records, comma-separated, with ``...`` when there are more."""
     return ", ".join(records[:EXAMPLES]) + (", ..." if len(records) > EXAMPLES else "")
+
+
+def quote(unit: str, problem: str, pairs: Sequence[tuple[str, Any]], hint: str = "") -> str:
+    """``"2 row(s) <problem>: line 4 'c', line 6 'c'<hint>"``: the first `QUOTED` records with their values."""
+    shown = ", ".join(f"{record} {value!r}" for record, value in pairs[:QUOTED])
+    more = f" and {len(pairs) - QUOTED} more" if len(pairs) > QUOTED else ""
+    return f"{len(pairs)} {unit}(s) {problem}: {shown}{more}{hint}"
+
+
+@dataclass(frozen=True)
+class RecordQuotes:
+    """Errors that quote each offending record with its value, in a declaration's terms.
+
+    `unknown` / `missing` say what is wrong (``"with labels outside ['a', 'b'] in ['y']"``),
+    the hints how the declaration allows it; `unit` names a record (``"row"``).
+    """
+
+    unit: str
+    unknown: str
+    missing: str
+    unknown_hint: str = ""
+    missing_hint: str = ""
 
 
 def is_missing(value: Any) -> bool:
@@ -89,18 +118,20 @@ class LabelMapper:
 
     def __init__(self, table: Mapping[Hashable, str | None] | None, space: Sequence[str], *, what: str,
                  source: Path | str, unknown: str = "error", missing: str = "error", other: str | None = None,
-                 hint: str = ""):
+                 hint: str = "", quotes: RecordQuotes | None = None, key: Callable[[Any], Hashable] = normalise):
         self.space = list(space)
         self.what, self.source = what, Path(source)
         self.unknown_policy = check_policy("unknown", unknown, UNKNOWN_POLICIES)
-        self.missing_policy = check_policy("missing", missing, MISSING_POLICIES)
+        self.missing_policy = check_policy("missing", missing, (*MISSING_POLICIES, "mask"))
         self.hint = hint  # how to change the policy, e.g. "pass unknown_codes=other|drop"
+        self.quotes = quotes
+        self.key = key  # native value -> table key (a declaration's `cell_text` reads 1, 1.0 and "1" alike)
         self.table: dict[Hashable, str | None] = {}
-        for key, name in (table or {}).items():
+        for native, name in (table or {}).items():
             if name is not None and name not in self.space:
-                raise ValueError(f"{what}: table maps {key!r} to {name!r}, which is not a class of "
+                raise ValueError(f"{what}: table maps {native!r} to {name!r}, which is not a class of "
                                  f"{self.space}")
-            self.table[normalise(key)] = name
+            self.table[self.key(native)] = name
         if unknown == "other" and other not in self.space:
             raise ValueError(f"{what}: unknown=other needs a catch-all class of {self.space}, got {other!r}")
         self.other = other
@@ -111,18 +142,20 @@ class LabelMapper:
         self.without_class: list[str] = []
         self.unknown: dict[str, list[str]] = {}
         self.refused: dict[str, tuple[str, list[str]]] = {}  # rule -> (its policy parameter, records)
+        self.masked_cells = 0
+        self.quoted: dict[str, list[tuple[str, Any]]] = {"unknown": [], "missing": []}  # (record, raw value)
 
     # ------------------------------------------------------------ feeding records
 
     def one(self, value: Any, record: str) -> int | None:
         """Class index of a single-label record, or None when the record is left out."""
         self.records += 1
-        if is_missing(value):
-            self.missing.append(record)
+        key = None if is_missing(value) else self.key(value)
+        if key is None:
+            self._missing(record, value)
             return None
-        key = normalise(value)
         if key not in self.table:
-            self._unknown(key, record)
+            self._unknown(key, record, value)
             if self.unknown_policy != "other":
                 return None
             name = self.other
@@ -141,16 +174,17 @@ class LabelMapper:
         is left out and counted (`records_without_class`).
         """
         self.records += 1
-        codes = [normalise(v) for v in values if not is_missing(v)]
+        values = list(values)
+        codes = [c for c in (None if is_missing(v) else self.key(v) for v in values) if c is not None]
         if not codes:
-            self.missing.append(record)
+            self._missing(record, values)
             return None
         names: list[str] = []
         unknown_here = False
         for code in codes:
             if code not in self.table:
                 unknown_here = True
-                self._unknown(code, record)
+                self._unknown(code, record, code)
                 if self.unknown_policy == "other":
                     names.append(self.other)
             elif self.table[code] is None:
@@ -169,17 +203,42 @@ class LabelMapper:
         """A finite regression target, or None when the record is left out (missing)."""
         self.records += 1
         if is_missing(value):
-            self.missing.append(record)
+            self._missing(record, value)
             return None
         try:
             x = float(value)
         except (TypeError, ValueError):
             x = math.nan
         if not math.isfinite(x):
-            self._unknown(normalise(value), record)
+            self._unknown(self.key(value), record, value)
             return None
         self.kept += 1
         return x
+
+    def flags(self, cells: Mapping[str, Any], record: str) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """(multi-hot, mask) of a record with one 0/1 column per class (`cells`: column -> cell, in
+        label-space order), or None when the record is left out.
+
+        A cell other than 0/1 makes the record unknown. An empty cell leaves the record out
+        (``missing="exclude"``) or, under ``missing="mask"``, reads 0 with mask 0 and is counted
+        (`masked_cells`); the mask is None under any other policy.
+        """
+        self.records += 1
+        keys = {column: None if is_missing(v) else self.key(v) for column, v in cells.items()}
+        bad = [k for k in keys.values() if k is not None and (isinstance(k, bool) or k not in FLAGS)]
+        for key in bad:
+            self._unknown(key, record, dict(cells))
+        if bad:
+            return None
+        observed = np.array([k is not None for k in keys.values()])
+        if not observed.all():
+            if self.missing_policy != "mask":
+                self._missing(record, dict(cells))
+                return None
+            self.masked_cells += int((~observed).sum())
+        self.kept += 1
+        label = np.array([FLAGS[k] if k is not None else 0.0 for k in keys.values()], dtype=np.float32)
+        return label, observed.astype(np.float32) if self.missing_policy == "mask" else None
 
     def exclude(self, reason: str, record: str, *, policy: str = "drop", param: str = "",
                 mapped: bool = False) -> None:
@@ -205,13 +264,25 @@ class LabelMapper:
             out[self.space.index(name)] = 1.0
         return out
 
-    def _unknown(self, key: Hashable, record: str) -> None:
+    def _unknown(self, key: Hashable, record: str, raw: Any) -> None:
+        """Record `record`'s unknown value `key` (`raw`: as read, quoted once per record under `RecordQuotes`)."""
         self.unknown.setdefault(str(key), []).append(record)
+        quoted = self.quoted["unknown"]
+        if not quoted or quoted[-1][0] != record:
+            quoted.append((record, raw))
+
+    def _missing(self, record: str, raw: Any) -> None:
+        if self.missing_policy == "mask":
+            raise ValueError(f"{self.what}: missing=mask applies to 0/1 flag columns (LabelMapper.flags) only")
+        self.missing.append(record)
+        self.quoted["missing"].append((record, raw))
 
     # ------------------------------------------------------------ results
 
     def problems(self) -> list[str]:
         """What `finish()` would raise about (one sentence per kind), empty when nothing is wrong."""
+        if self.quotes is not None:
+            return self._quoted_problems(self.quotes)
         out = []
         if self.unknown and self.unknown_policy == "error":
             records = {r for rs in self.unknown.values() for r in rs}
@@ -226,6 +297,14 @@ class LabelMapper:
         for reason, (param, records) in self.refused.items():
             out.append(f"{len(records)} record(s) {reason}: {examples_of(records)} (pass {param}=drop to leave them "
                        "out, counted in the card)")
+        return out
+
+    def _quoted_problems(self, q: RecordQuotes) -> list[str]:
+        out = []
+        if self.quoted["unknown"] and self.unknown_policy == "error":
+            out.append(quote(q.unit, q.unknown, self.quoted["unknown"], q.unknown_hint))
+        if self.quoted["missing"] and self.missing_policy == "error":
+            out.append(quote(q.unit, q.missing, self.quoted["missing"], q.missing_hint))
         return out
 
     def finish(self) -> dict[str, Any]:
@@ -244,7 +323,8 @@ class LabelMapper:
             "excluded_by_table": dict(sorted(self.by_rule.items())),
             "records_without_class": len(self.without_class),
             "missing": {"policy": self.missing_policy, "records": len(self.missing),
-                        "examples": self.missing[:EXAMPLES]},
+                        "examples": self.missing[:EXAMPLES],
+                        **({"masked_cells": self.masked_cells} if self.missing_policy == "mask" else {})},
             "unknown": {"policy": self.unknown_policy, "records": len(unknown_records),
                         "values": {v: len(rs) for v, rs in sorted(self.unknown.items())},
                         "examples": unknown_records[:EXAMPLES],
@@ -252,5 +332,5 @@ class LabelMapper:
         }
 
 
-__all__ = ["EXAMPLES", "MISSING_POLICIES", "RULE_POLICIES", "UNKNOWN_POLICIES", "LabelMapper", "check_policy",
-           "is_missing", "normalise"]
+__all__ = ["EXAMPLES", "FLAGS", "MISSING_POLICIES", "QUOTED", "RULE_POLICIES", "UNKNOWN_POLICIES", "LabelMapper",
+           "RecordQuotes", "check_policy", "is_missing", "normalise", "quote"]
