@@ -80,6 +80,18 @@ def test_info_shows_sources_and_checksum_status():
     assert "manual" in manual and "Research Use Agreement" in manual
 
 
+def test_info_shows_the_download_parts_of_a_multi_part_entry():
+    out = runner.invoke(app, ["info", "mimic_iv"]).stdout
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    assert [line for line in lines if line.startswith("download parts")] == [
+        "download parts 3, each downloaded and verified into <raw>/<subdir>/: mimiciv (hosp/*, icu/*), "
+        "mimic-cxr-jpg (*.csv.gz, files/**), mimic-iv-ecg (*.csv, files/**)"]
+    assert [line.split()[3] for line in lines if line.startswith("source") and line.split()[2] == "part"] == [
+        "mimiciv/", "mimic-cxr-jpg/", "mimic-iv-ecg/"]
+    single = runner.invoke(app, ["info", "mitdb"]).stdout  # alternatives, not parts: no such lines
+    assert "download parts" not in single and "source 1 part" not in single
+
+
 def test_builders_and_label_views_are_listed():
     rows = {d["id"]: d for d in _json()["datasets"]}
     assert rows["ptbxl"]["builders"] == ["ptbxl", "ptbxl_500hz", "ptbxl_climb7", "ptbxl_with_report"]

@@ -139,6 +139,7 @@ def _card(entry, status: str):
         *((f"view {name}", f"{v.task.value}, {len(v.labels)}: {', '.join(v.labels)}"
            + (f" ({v.description})" if v.description else "")) for name, v in entry.views.items()),
         ("local status", status), ("notes", entry.notes or "-"),
+        *((("download parts", _parts_line(entry.parts)),) if entry.parts else ()),
     ]
     for key, value in fields:
         card.add_row(key, escape(str(value)))
@@ -148,8 +149,15 @@ def _card(entry, status: str):
     return card
 
 
+def _parts_line(parts) -> str:
+    """The parts of a multi-part entry: every one is downloaded, each into its own folder."""
+    return (f"{len(parts)}, each downloaded and verified into <raw>/<subdir>/: "
+            + ", ".join(f"{p.subdir} ({', '.join(p.include) or 'all files'})" for p in parts))
+
+
 def _source_lines(source) -> list[tuple[str, str]]:
-    lines = [("kind", source.kind.value)]
+    lines = [("part", f"{source.subdir}/")] if source.subdir else []
+    lines.append(("kind", source.kind.value))
     if source.base_url:
         lines.append(("url", source.base_url))
     if source.kaggle:
