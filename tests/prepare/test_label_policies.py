@@ -347,3 +347,32 @@ def test_card_records_label_policies_and_raw_verification(tmp_path):
     card = prepare("kits23", raw=raw, shape=(4, 8, 8)).card
     assert card["label_mapping"]["malignant"]["missing"]["records"] == 1
     assert card["raw_files"]["unverified"] == 4 and card["raw_files"]["verified"] == 0
+
+
+def test_declared_class_names_are_distinct():
+    """Two classes with one display name would make one label space entry stand for two indices."""
+    from climb.prepare.declared import DeclarationError, declared_builder
+
+    label = {"task": "multiclass", "column": "y", "classes": ["a", "b", "c"], "names": ["x", "x", "y"]}
+    with pytest.raises(DeclarationError, match=r"label: Value error, duplicate names in \['x', 'x', 'y'\]"):
+        declared_builder({"name": "t", "kind": "table", "table": {"file": "t.csv"}, "label": label,
+                          "split": {"by": "random"}})
+
+
+def test_declared_annotation_descriptions_map_through_the_label_mapper(tmp_path):
+    """EDF annotation descriptions: declared classes mapped, `ignore` left out by the table and
+    counted, undeclared ones dropped under unknown_labels: drop, all in the card's label_mapping."""
+    from test_declared import guide_declarations, write_night
+
+    from climb.prepare.declared import declared_builder
+
+    write_night(tmp_path / "s01" / "night1.edf", 60, [[0.0, 0, "Lights off"], [0.0, 60.0, "W"], [10.0, 0, "arousal"]],
+                seed=0)
+    declaration = guide_declarations()["my_sleep"]
+    builder = declared_builder({**declaration, "label": {**declaration["label"], "unknown_labels": "drop"}})
+    assert [(s["sample_id"], s["label"]) for s in builder.generate(tmp_path)] == [("s01/night1.edf@0", 0),
+                                                                                  ("s01/night1.edf@30", 0)]
+    report = builder.card_extras()["label_mapping"]["annotation description"]
+    assert (report["records_seen"], report["records_kept"], report["excluded_by_table"]) == (3, 1, {"Lights off": 1})
+    assert report["unknown"] == {"policy": "drop", "records": 1, "values": {"arousal": 1},
+                                 "examples": ["s01/night1.edf at 10 s"]}

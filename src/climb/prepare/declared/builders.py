@@ -24,7 +24,7 @@ from climb.prepare.builders.images_2d import (IMAGE_EXTS, carve_val, class_folde
 from climb.prepare.declared import rows as R
 from climb.prepare.declared.schema import (Common, Declaration, DeclarationError, EdfDataset, ImageFolderDataset,
                                            ImageTableDataset, MoleculeDataset, TableDataset, WfdbDataset)
-from climb.prepare.labels.mapping import quote
+from climb.prepare.labels.mapping import LabelMapper, RecordQuotes, quote
 
 _ADAPTER: TypeAdapter = TypeAdapter(Declaration)
 
@@ -518,48 +518,51 @@ class DeclaredEdf(DeclaredBuilder):
         return [onset + w.offset + k * w.duration for k in range(count)]
 
     def _read(self, raw: Path) -> tuple[list[R.Row], dict[str, Any]]:
-        index = self.decl.label.class_index()
-        ignore = {R.cell_text(d) for d in self.decl.ignore}
+        mapper = self._description_mapper(raw)
         self._durations: dict[Path, float] = {}
         self._windows_of: dict[int, tuple[Path, float]] = {}
         self._untiled = {"annotations_shorter_than_window": 0, "untiled_seconds": 0.0}
-        rows, unknown, missing, outside = [], [], [], []
+        rows, outside, file_of = [], [], {}
         for path in self._recordings(raw):
             patient, relative = self._patient(raw, path), path.relative_to(raw).as_posix()
             annotations, end = self._annotations(path), self._duration(path)
             for onset, length, text in annotations:
-                key = R.cell_text(text)
-                if key in ignore:
-                    continue
-                if key is None or key not in index:
-                    (missing if key is None else unknown).append((relative, onset, text))
+                record = f"{relative} at {onset:g} s"
+                file_of[record] = relative
+                label = mapper.one(text, record)
+                if label is None:  # ignored, or unknown / empty (counted by the mapper)
                     continue
                 for start in self._windows(onset, length):
                     if start < 0 or start + self.decl.window.duration > end + 1e-9:
                         outside.append((relative, start, text))
                         continue
                     self._windows_of[len(rows)] = (path, start)
-                    rows.append(R.Row(f"{relative}@{start:g}", patient, index[key], None, len(rows)))
-        self._check(unknown, missing, outside)
-        return rows, {"label": {"dropped_unknown_labels": len(unknown), "dropped_missing_labels": len(missing),
+                    rows.append(R.Row(f"{relative}@{start:g}", patient, label, None, len(rows)))
+        offenders = mapper.offenders()
+        counts = R.label_counts(mapper.finish(source=file_of[offenders[0]] if offenders else None))
+        if outside and self.decl.out_of_range == "error":
+            cited = [(f"{f} at {t:g} s", x) for f, t, x in outside]
+            raise PrepareError(outside[0][0], quote("annotation", "whose window reaches past the recording", cited,
+                                                    " (out_of_range: drop to drop them, counted in the card)"))
+        return rows, {"label": {"dropped_unknown_labels": counts["dropped_unknown_labels"],
+                                "dropped_missing_labels": counts["dropped_missing_labels"],
                                 "ignored_descriptions": list(self.decl.ignore)},
                       "eeg": {"channel_names": list(self.decl.channels), "sampling_rate": self.decl.sampling_rate,
                               "window": self.decl.window.model_dump(), "dropped_out_of_range": len(outside),
                               **({k: round(v, 6) for k, v in self._untiled.items()} if self.decl.window.tile else {}),
                               "units": "as stored in the EDF (pyedflib physical units)"}}
 
-    def _check(self, unknown: list, missing: list, outside: list) -> None:
-        d = self.decl
-        for found, policy, problem, hint in (
-            (unknown, d.label.unknown_labels, f"with a description outside {list(d.label.class_index())}",
-             "declare it in label.classes or ignore, or label.unknown_labels: drop"),
-            (missing, d.label.missing_labels, "with an empty description", "label.missing_labels: drop"),
-            (outside, d.out_of_range, "whose window reaches past the recording", "out_of_range: drop"),
-        ):
-            if found and policy == "error":
-                cited = [(f"{f} at {t:g} s", x) for f, t, x in found]
-                raise PrepareError(found[0][0], quote("annotation", problem, cited,
-                                                      f" ({hint} to drop them, counted in the card)"))
+    def _description_mapper(self, raw: Path) -> LabelMapper:
+        """The `LabelMapper` of annotation descriptions: declared classes, `ignore` left out (counted)."""
+        label = self.decl.label
+        table = {text: self.label_names[i] for text, i in label.class_index().items()}
+        table.update({R.cell_text(d): None for d in self.decl.ignore})
+        quotes = RecordQuotes(
+            "annotation", f"with a description outside {list(label.class_index())}", "with an empty description",
+            " (declare it in label.classes or ignore, or label.unknown_labels: drop to drop them, counted in the card)",
+            " (label.missing_labels: drop to drop them, counted in the card)")
+        return self.label_mapper(table, what="annotation description", source=raw, unknown=label.unknown_labels,
+                                 missing=R.MISSING_POLICY[label.missing_labels], quotes=quotes, key=R.cell_text)
 
     def source_files(self, raw: Path) -> list[Path]:
         files = self._recordings(raw)

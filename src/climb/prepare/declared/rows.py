@@ -93,10 +93,11 @@ def map_row(mapper: LabelMapper, task: str, cells: dict[str, Any],
     return None if label is None else (label, None)
 
 
-def label_counts(mapper: LabelMapper) -> dict[str, int]:
-    """What the declaration's label policies left out or masked, for the card's `label` field."""
-    report = mapper.report()
-    return {"dropped_unknown_labels": report["unknown"]["records"], "dropped_missing_labels": report["missing"]["records"],
+def label_counts(report: dict[str, Any]) -> dict[str, int]:
+    """What the declaration's label policies left out or masked (from a `LabelMapper` report), for the
+    card's `label` field."""
+    return {"dropped_unknown_labels": report["unknown"]["records"],
+            "dropped_missing_labels": report["missing"]["records"],
             "masked_label_cells": report["missing"].get("masked_cells", 0)}
 
 
@@ -113,8 +114,7 @@ def table_rows(frame: pd.DataFrame, spec: TableSpec, label: LabelSpec, split: An
         if mapped is not None:
             rows.append(Row(ids[i], patients[i], mapped[0], None if splits is None else splits[i], i,
                             line_of(spec, i), mapped[1]))
-    mapper.finish()
-    return rows, label_counts(mapper)
+    return rows, label_counts(mapper.finish())
 
 
 def _sample_ids(frame: pd.DataFrame, spec: TableSpec, source: Path) -> list[str]:

@@ -96,6 +96,9 @@ class LabelSpec(Strict):
                                      f"exactly the (distinct) names {self.names}")
             elif self.names is not None and len(self.names) != len(self.classes):
                 raise ValueError(f"{len(self.names)} names for {len(self.classes)} classes")
+            elif self.names is not None and len(set(self.names)) != len(self.names):
+                raise ValueError(f"duplicate names in {self.names} (to merge values into one class, give "
+                                 "`classes` as a mapping value -> name)")
             if self.task == "binary" and len(self.label_names) != 2:
                 raise ValueError(f"a binary label has 2 classes, got {len(self.label_names)}")
         elif self.task == "regression" and (self.classes is not None or self.names is not None):

@@ -143,6 +143,7 @@ class LabelMapper:
         self.unknown: dict[str, list[str]] = {}
         self.refused: dict[str, tuple[str, list[str]]] = {}  # rule -> (its policy parameter, records)
         self.masked_cells = 0
+        self._unknown_at = 0  # the feed (`records`) that last met an unknown value
         self.quoted: dict[str, list[tuple[str, Any]]] = {"unknown": [], "missing": []}  # (record, raw value)
 
     # ------------------------------------------------------------ feeding records
@@ -265,11 +266,11 @@ class LabelMapper:
         return out
 
     def _unknown(self, key: Hashable, record: str, raw: Any) -> None:
-        """Record `record`'s unknown value `key` (`raw`: as read, quoted once per record under `RecordQuotes`)."""
+        """Record `record`'s unknown value `key` (`raw`: as read, kept once per record for counts and quotes)."""
         self.unknown.setdefault(str(key), []).append(record)
-        quoted = self.quoted["unknown"]
-        if not quoted or quoted[-1][0] != record:
-            quoted.append((record, raw))
+        if self._unknown_at != self.records:
+            self._unknown_at = self.records
+            self.quoted["unknown"].append((record, raw))
 
     def _missing(self, record: str, raw: Any) -> None:
         if self.missing_policy == "mask":
@@ -307,17 +308,27 @@ class LabelMapper:
             out.append(quote(q.unit, q.missing, self.quoted["missing"], q.missing_hint))
         return out
 
-    def finish(self) -> dict[str, Any]:
-        """Raise one PrepareError for everything the policies do not allow; else the card report."""
+    def offenders(self) -> list[str]:
+        """The records `finish()` would raise about (empty when it would not raise)."""
+        out = [r for r, _ in self.quoted["unknown"]] if self.unknown_policy == "error" else []
+        out += self.missing if self.missing_policy == "error" else []
+        return out + [r for _, records in self.refused.values() for r in records]
+
+    def finish(self, source: Path | str | None = None) -> dict[str, Any]:
+        """Raise one PrepareError for everything the policies do not allow; else the card report.
+
+        `source`: the file the error names when not the mapper's own (e.g. the recording of the
+        first offending annotation, for a mapper fed from several files).
+        """
         problems = self.problems()
         if problems:
             hint = f" ({self.hint})" if self.hint else ""
-            raise PrepareError(self.source, "; ".join(problems) + hint)
+            raise PrepareError(self.source if source is None else source, "; ".join(problems) + hint)
         return self.report()
 
     def report(self) -> dict[str, Any]:
         """The mapping's effect, for the dataset card."""
-        unknown_records = sorted({r for rs in self.unknown.values() for r in rs})
+        unknown_records = sorted({r for r, _ in self.quoted["unknown"]})
         return {
             "what": self.what, "source": self.source.name, "records_seen": self.records, "records_kept": self.kept,
             "excluded_by_table": dict(sorted(self.by_rule.items())),
@@ -325,7 +336,7 @@ class LabelMapper:
             "missing": {"policy": self.missing_policy, "records": len(self.missing),
                         "examples": self.missing[:EXAMPLES],
                         **({"masked_cells": self.masked_cells} if self.missing_policy == "mask" else {})},
-            "unknown": {"policy": self.unknown_policy, "records": len(unknown_records),
+            "unknown": {"policy": self.unknown_policy, "records": len(self.quoted["unknown"]),
                         "values": {v: len(rs) for v, rs in sorted(self.unknown.items())},
                         "examples": unknown_records[:EXAMPLES],
                         **({"mapped_to": self.other} if self.unknown_policy == "other" else {})},
