@@ -138,13 +138,18 @@ class LabelMapper:
         self.records = 0
         self.kept = 0
         self.by_rule: Counter[str] = Counter()
-        self.missing: list[str] = []
         self.without_class: list[str] = []
         self.unknown: dict[str, list[str]] = {}
         self.refused: dict[str, tuple[str, list[str]]] = {}  # rule -> (its policy parameter, records)
         self.masked_cells = 0
         self._unknown_at = 0  # the feed (`records`) that last met an unknown value
-        self.quoted: dict[str, list[tuple[str, Any]]] = {"unknown": [], "missing": []}  # (record, raw value)
+        # (record, value as read) of every record with an unknown / a missing label, in feed order
+        self.quoted: dict[str, list[tuple[str, Any]]] = {"unknown": [], "missing": []}
+
+    @property
+    def missing(self) -> list[str]:
+        """The records left out (or refused) for an empty or null label."""
+        return [record for record, _ in self.quoted["missing"]]
 
     # ------------------------------------------------------------ feeding records
 
@@ -275,7 +280,6 @@ class LabelMapper:
     def _missing(self, record: str, raw: Any) -> None:
         if self.missing_policy == "mask":
             raise ValueError(f"{self.what}: missing=mask applies to 0/1 flag columns (LabelMapper.flags) only")
-        self.missing.append(record)
         self.quoted["missing"].append((record, raw))
 
     # ------------------------------------------------------------ results
