@@ -127,7 +127,8 @@ def test_flag_columns_mask_missing_cells_and_quote_rows(tmp_path):
     assert masked.report()["missing"] == {"policy": "mask", "records": 0, "examples": [], "masked_cells": 1}
     assert masked.report()["unknown"]["records"] == 2
     excluded = LabelMapper(None, ["a", "b"], what="label", source=tmp_path / "t.csv", missing="exclude")
-    assert excluded.flags({"a": 1, "b": None}, "line 2") is None and excluded.flags({"a": 1, "b": 0}, "line 3")[1] is None
+    assert excluded.flags({"a": 1, "b": None}, "line 2") is None
+    assert excluded.flags({"a": 1, "b": 0}, "line 3")[1] is None  # no mask unless missing=mask
     assert excluded.finish()["missing"]["examples"] == ["line 2"]
     with pytest.raises(ValueError, match="missing=mask applies to 0/1 flag columns"):
         masked.one(None, "line 6")
@@ -150,6 +151,13 @@ def test_declared_labels_map_through_the_label_mapper_and_reach_the_card(tmp_pat
     assert (report["records_seen"], report["records_kept"]) == (5, 3)
     assert report["unknown"] == {"policy": "drop", "records": 1, "values": {"7": 1}, "examples": ["line 4"]}
     assert report["missing"]["policy"] == "exclude" and report["missing"]["examples"] == ["line 5"]
+    from climb.config import prepared_root
+    from climb.prepare.store import build
+
+    card = build(declared_builder(declaration), tmp_path, prepared_root()).card
+    assert card["label_mapping"]["label"]["unknown"]["values"] == {"7": 1}
+    label = card["fields"]["label"]
+    assert (label["dropped_unknown_labels"], label["dropped_missing_labels"]) == (1, 1)
 
 
 def test_mapper_rejects_tables_outside_the_label_space(tmp_path):
