@@ -89,6 +89,8 @@ def locate_raw(name: str, spec: DatasetSpec) -> tuple[Path | None, str | None]:
     from climb.config import raw_dir, shared_data_dir
     from climb.prepare import PrepareError, create_builder
 
+    if spec.raw is not None:
+        return spec.local_raw(name)
     builder = create_builder(name)
     if spec.package:
         try:

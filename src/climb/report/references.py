@@ -3,11 +3,17 @@
 Each `Reference` names the prepared dataset(s) and the climb metric it matches, the
 model, the value and its source. Numbers are only comparable on the same split and
 label definition; `caveat` says where ours necessarily differs (e.g. a data subset).
+
+Three sources, shown side by side in the report: climb's own `REFERENCES`, those a plugin
+adds with `register_reference`, and a suite's ``references:`` section (kept in the run's
+manifest, read back by `suite_references`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 MEDMNIST_V2 = ("Yang et al. 2023, MedMNIST v2: a large-scale lightweight benchmark for 2D and 3D biomedical "
                "image classification, Scientific Data 10:41, Table 3 (test split)")
@@ -55,9 +61,36 @@ REFERENCES: tuple[Reference, ...] = (
 )
 
 
-def references_for(dataset: str, metric: str) -> list[Reference]:
-    """The published numbers that match a prepared dataset name and a climb metric name."""
-    return [r for r in REFERENCES if dataset in r.datasets and metric == r.metric]
+_registered: list[Reference] = []
 
 
-__all__ = ["REFERENCES", "Reference", "references_for"]
+def register_reference(reference: Reference) -> Reference:
+    """Add a reference number for every report (a plugin's published baseline); idempotent."""
+    if not isinstance(reference, Reference):
+        raise TypeError(f"register_reference expects a climb.report.Reference, got {type(reference).__name__}")
+    if reference not in _registered:
+        _registered.append(reference)
+    return reference
+
+
+def suite_references(manifest: Mapping[str, Any] | None) -> list[Reference]:
+    """The ``references:`` of the suite a benchmark run's manifest records (none for other runs)."""
+    suite = (manifest or {}).get("suite_yaml") or {}
+    return [Reference((dataset,), ref["metric"], float(ref["value"]), ref.get("model") or "reference",
+                      ref["source"], ref.get("caveat") or "")
+            for dataset, refs in (suite.get("references") or {}).items() for ref in refs]
+
+
+def references_for(dataset: str, metric: str, manifest: Mapping[str, Any] | None = None) -> list[Reference]:
+    """The reference numbers that match a prepared dataset name and a climb metric name.
+
+    climb's own, then plugins', then those of the suite recorded in `manifest` (a run's).
+    """
+    from climb.plugins import load_plugins
+
+    load_plugins()
+    candidates = [*REFERENCES, *_registered, *suite_references(manifest)]
+    return [r for r in candidates if dataset in r.datasets and metric == r.metric]
+
+
+__all__ = ["REFERENCES", "Reference", "references_for", "register_reference", "suite_references"]
