@@ -3,7 +3,7 @@
 One mechanism, shared by the library, every CLI command and suites. A plugin is a Python
 module that, when imported, calls climb's public registration functions
 (`climb.prepare.register_builder`, `climb.models.register_encoder`,
-`climb.catalog.register_entry`, `climb.report.register_reference`). climb imports plugins from
+`climb.catalog.register_entry`, `climb.catalog.register_reference`). climb imports plugins from
 
 * the entry-point group ``climb.plugins`` of installed distributions (``[project.entry-points."climb.plugins"]
   my_lab = "my_lab.climb_plugin"`` in the plugin's pyproject.toml);

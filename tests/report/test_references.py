@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from climb.report import Reference, build_report, format_estimate, references_for
-from climb.report import references as refs_module
+from climb.catalog import references as refs_module
+from climb.catalog import Reference
+from climb.report import build_report, format_estimate, references_for
 
 
 def _reference_rows(report_md: str) -> list[str]:
@@ -44,5 +45,5 @@ def test_suite_and_plugin_references_reach_the_report(real_run: Path, tmp_path: 
 
 
 def test_register_reference_takes_only_references() -> None:
-    with pytest.raises(TypeError, match="expects a climb.report.Reference"):
+    with pytest.raises(TypeError, match="expects a climb.catalog.Reference"):
         refs_module.register_reference({"metric": "auroc"})

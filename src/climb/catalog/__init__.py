@@ -7,6 +7,9 @@ Entries come from three places, merged by id (an id defined twice is an error na
   `os.pathsep`), each holding ``<id>.yaml`` entry files validated like climb's own;
 * entries a plugin registers with `register_entry` (climb.plugins).
 
+Published reference numbers (`Reference`, `register_reference`) are catalog data too
+(`climb.catalog.references`).
+
 `entries()` and `get()` see all three, so `climb datasets`, `climb info`, builders and
 reports treat a user's entry like a built-in one.
 """
@@ -18,15 +21,16 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from climb.catalog.references import Reference, register_reference
 from climb.catalog.schema import (Access, DatasetEntry, Family, LabelSpace, Source, SourceFile, SourceKind,
                                   Task)
 from climb.errors import ClimbError, ClimbUsageError
 from climb.yamlfile import load_model
 
 __all__ = [
-    "CATALOG_PATH_VAR", "Access", "CatalogError", "DatasetEntry", "Family", "LabelSpace", "Source", "SourceFile",
-    "SourceKind", "Task", "UnknownDatasetError", "catalog_dirs", "entries", "entry_origin", "get", "load_entry",
-    "register_entry",
+    "CATALOG_PATH_VAR", "Access", "CatalogError", "DatasetEntry", "Family", "LabelSpace", "Reference", "Source",
+    "SourceFile", "SourceKind", "Task", "UnknownDatasetError", "catalog_dirs", "entries", "entry_origin", "get",
+    "load_entry", "register_entry", "register_reference",
 ]
 
 CATALOG_PATH_VAR = "CLIMB_CATALOG_PATH"
