@@ -248,7 +248,9 @@ class Suite(BaseModel):
     datasets: dict[str, DatasetSpec] = Field(min_length=1)
     encoders: dict[str, list[EncoderSpec]] = {}
     protocols: Protocols
-    plugins: list[str] = []  # modules imported before the suite is read (climb.plugins), e.g. a lab's builders
+    # imported before the suite is read: modules (climb.plugins, e.g. a lab's builders) and dataset
+    # declarations (`my_cohort.yaml`, climb.prepare.declared; relative to the suite file)
+    plugins: list[str] = []
     references: dict[str, list[ReferenceSpec]] = {}  # dataset -> reference numbers for the report
 
     @field_validator("references", mode="before")
@@ -447,8 +449,9 @@ def suite_path(name_or_path: str | Path) -> Path:
 def load_suite(name_or_path: str | Path) -> Suite:
     """Load and validate a suite; errors name the file and the field.
 
-    The suite's `plugins:` modules are imported first (the suite's own folder is searched too),
-    so the datasets and encoders they register validate like built-in ones.
+    The suite's `plugins:` are loaded first: modules imported (the suite's own folder is searched
+    too), `*.yaml` dataset declarations registered (relative to the suite file), so the datasets
+    and encoders they register validate like built-in ones.
     """
     path = suite_path(name_or_path)
     _load_suite_plugins(path)
@@ -470,13 +473,19 @@ def _load_suite_plugins(path: Path) -> None:
         raw = yaml.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError):
         return  # load_model reports the file's problem, naming it
-    modules = raw.get("plugins") if isinstance(raw, dict) else None
-    if not isinstance(modules, list) or not modules:
+    listed = raw.get("plugins") if isinstance(raw, dict) else None
+    if not isinstance(listed, list) or not listed:
         return
-    folder = str(Path(path).resolve().parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    load_plugins([str(m) for m in modules])
+    folder = Path(path).resolve().parent
+    declarations = [str(m) for m in listed if str(m).endswith((".yaml", ".yml"))]
+    if declarations:  # datasets declared in YAML alone (climb.prepare.declared), relative to the suite
+        from climb.prepare.declared import register_declared
+
+        for declaration in declarations:
+            register_declared(folder / Path(declaration).expanduser())
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    load_plugins([str(m) for m in listed if str(m) not in declarations])
 
 
 def input_kind(name: str, spec: DatasetSpec) -> str:
