@@ -23,15 +23,15 @@ def test_suite_and_plugin_references_reach_the_report(real_run: Path, tmp_path: 
     run = tmp_path / "run"
     shutil.copytree(real_run, run)
     manifest = json.loads((run / "manifest.json").read_text())
-    manifest["suite_yaml"] = {"references": {"bonn_eeg": [
-        {"metric": "auroc", "value": 0.975, "source": "Lab notebook 2025, p. 12", "model": "lab CNN", "caveat": ""}]}}
+    manifest["references"] = [{"datasets": ["bonn_eeg"], "metric": "auroc", "value": 0.975,
+                               "source": "Lab notebook 2025, p. 12", "model": "lab CNN", "caveat": ""}]
     (run / "manifest.json").write_text(json.dumps(manifest))
     monkeypatch.setattr(refs_module, "_registered", [])
     plugin_ref = refs_module.register_reference(
         Reference(("bonn_eeg",), "accuracy", 0.9, "plugin baseline", "Plugin et al. 2024, a published table"))
     assert references_for("bonn_eeg", "accuracy") == [plugin_ref]
     assert [r.model for r in references_for("bonn_eeg", "auroc", manifest)] == ["lab CNN"]
-    assert references_for("bonn_eeg", "auroc") == []  # suite references belong to that run only
+    assert references_for("bonn_eeg", "auroc") == []  # a run's references belong to that run only
 
     build_report(run)
     ours = pd.read_csv(run / "results.csv").query("dataset == 'bonn_eeg' and split == 'test'")

@@ -293,6 +293,18 @@ class Suite(BaseModel):
                 raise ValueError(f"protocols.fewshot: init {needing} needs a multitask group containing {orphan}")
         return self
 
+    def reference_numbers(self) -> list[dict[str, Any]]:
+        """The run's own reference numbers, for its manifest: this suite's `references:` and
+        those the plugins loaded for it registered for its datasets (a report made later, in
+        another process, may not load those plugins)."""
+        from dataclasses import asdict
+
+        from climb.catalog.references import registered_references
+
+        own = [{"datasets": [name], **ref.model_dump()} for name, refs in self.references.items() for ref in refs]
+        plugins = [asdict(r) for r in registered_references() if set(r.datasets) & set(self.datasets)]
+        return own + [{**r, "datasets": list(r["datasets"])} for r in plugins]
+
     # ------------------------------------------------------------ expansion into cells
 
     def encoder(self, name: str) -> EncoderSpec:

@@ -70,12 +70,17 @@ def register_reference(reference: Reference) -> Reference:
     return reference
 
 
-def known_references() -> list[Reference]:
-    """climb's reference numbers, then those plugins registered."""
+def registered_references() -> list[Reference]:
+    """The reference numbers plugins registered (after loading the plugins not yet loaded)."""
     from climb.plugins import load_plugins
 
     load_plugins()
-    return [*REFERENCES, *_registered]
+    return list(_registered)
 
 
-__all__ = ["REFERENCES", "Reference", "known_references", "register_reference"]
+def known_references() -> list[Reference]:
+    """climb's reference numbers, then those plugins registered."""
+    return [*REFERENCES, *registered_references()]
+
+
+__all__ = ["REFERENCES", "Reference", "known_references", "register_reference", "registered_references"]
