@@ -229,7 +229,7 @@ class PreparedDataset(CardInfo):
             raise KeyError(f"{self.name} has no field {name!r}; fields: {table.column_names}")
         meta = self.card["fields"].get(name, {})
         shape = meta.get("shape")
-        if name in ("sample_id", "patient_id", "split"):
+        if name in ("sample_id", "patient_id", "group_id", "split"):
             shape = None
         elif not pa.types.is_large_list(table.schema.field(name).type) and meta.get("encoding") is None:
             shape = None if pa.types.is_string(table.schema.field(name).type) else []
@@ -331,7 +331,9 @@ def _build_into(builder: Builder, raw: Path, tmp: Path, encoder: SampleEncoder, 
     table = pa.ipc.open_stream(pa.memory_map(str(tmp / "_staging.arrow"), "r")).read_all()
     splits = _assign_splits(table, builder, strata)
     patients = np.asarray(table.column("patient_id").to_pylist())
-    check_no_leakage({s: patients[splits == s] for s in SPLITS if (splits == s).any()})
+    groups = np.asarray(table.column(split_unit(table)).to_pylist())
+    check_no_leakage({s: groups[splits == s] for s in SPLITS if (splits == s).any()},
+                     "group" if split_unit(table) == "group_id" else "patient")
     labels = _label_array(table, builder.task)
     stored = table.drop_columns(["split"])
     batches, starts = stored.to_batches(), np.cumsum([0] + [b.num_rows for b in stored.to_batches()])
@@ -348,6 +350,10 @@ def _build_into(builder: Builder, raw: Path, tmp: Path, encoder: SampleEncoder, 
             "class_counts": _class_counts(labels[idx], builder.task, builder.label_names),
             "patient_ids_sha256": hashlib.sha256("\n".join(pids).encode()).hexdigest(),
         }
+        if split_unit(table) == "group_id":
+            gids = sorted(set(groups[idx]))
+            split_info[s].update(num_groups=len(gids),
+                                 group_ids_sha256=hashlib.sha256("\n".join(gids).encode()).hexdigest())
     (tmp / "_staging.arrow").unlink()
     return seal({
         "name": builder.name, "catalog_id": builder.catalog_id, "builder": type(builder).__name__,
@@ -355,6 +361,7 @@ def _build_into(builder: Builder, raw: Path, tmp: Path, encoder: SampleEncoder, 
         "task": builder.task.value, "label_names": list(builder.label_names),
         "fields": _field_meta(table, builder, builder.field_meta(raw)),
         "split_policy": builder.split_policy, "splits": split_info,
+        **({"split_unit": "group_id"} if split_unit(table) == "group_id" else {}),
         "source_checksums": checksums, "fingerprint": fp, "storage": encoder.storage,
         "store_format": STORE_FORMAT, "files": files,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -498,8 +505,13 @@ def _assign_splits(table: pa.Table, builder: Builder, strata: list[object]) -> n
     if any(s is not None for s in given):
         raise PrepareError(builder.name, "some samples have an official split and some do not")
     return grouped_stratified_split(
-        table.column("patient_id").to_pylist(), strata, builder.split_fractions, builder.split_seed
+        table.column(split_unit(table)).to_pylist(), strata, builder.split_fractions, builder.split_seed
     )
+
+
+def split_unit(table: pa.Table) -> str:
+    """The column splits keep apart: `group_id` when the builder gives one, else `patient_id`."""
+    return "group_id" if "group_id" in table.column_names else "patient_id"
 
 
 def _label_array(table: pa.Table, task: Task) -> np.ndarray:
