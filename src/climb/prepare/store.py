@@ -309,6 +309,8 @@ def _reusable(final: Path, fp: str, storage: str | None) -> tuple[PreparedDatase
         return None, e.problem
     if card.get("fingerprint") != fp or (storage is not None and card.get("storage", "arrays") != storage):
         return None, None  # sources, builder or storage changed: an ordinary rebuild
+    if any(f["kind"] in TRAIN_STATS_KINDS and "mean" not in f for f in card.get("fields", {}).values()):
+        return None, None  # built before climb stored train-split statistics: rebuilt with them
     bad = [c for c in check_store(final, card, "cached") if not c.ok]
     if bad:
         return None, f"{bad[0].name}: {bad[0].detail}"
@@ -359,7 +361,7 @@ def _build_into(builder: Builder, raw: Path, tmp: Path, encoder: SampleEncoder, 
         "name": builder.name, "catalog_id": builder.catalog_id, "builder": type(builder).__name__,
         "builder_version": builder.version, "climb_version": climb.__version__, "params": builder.params,
         "task": builder.task.value, "label_names": list(builder.label_names),
-        "fields": _field_meta(table, builder, builder.field_meta(raw)),
+        "fields": _with_train_stats(_field_meta(table, builder, builder.field_meta(raw)), table, splits == "train"),
         "split_policy": builder.split_policy, "splits": split_info,
         **({"split_unit": "group_id"} if split_unit(table) == "group_id" else {}),
         "source_checksums": checksums, "fingerprint": fp, "storage": encoder.storage,
@@ -484,6 +486,31 @@ def _field_meta(table: pa.Table, builder: Builder, extra: dict[str, dict]) -> di
         else:
             entry["dtype"] = str(field.type)
         meta[name] = entry
+    return meta
+
+
+TRAIN_STATS_KINDS = ("tabular", "timeseries")  # standardised per feature (the last axis) by their default transform
+
+
+def _with_train_stats(meta: dict[str, dict], table: pa.Table, train: np.ndarray) -> dict[str, dict]:
+    """Per-feature mean/std of tabular and time-series fields, from the train split only,
+    for fields whose builder gave none (`default_transform` applies them)."""
+    for name, entry in meta.items():
+        if entry["kind"] not in TRAIN_STATS_KINDS or "mean" in entry or not train.any():
+            continue
+        column = table.column(name).take(pa.array(np.flatnonzero(train))).combine_chunks()
+        n_features = table.column(f"{name}.shape")[0].as_py()[-1]
+        values = column.values.to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, n_features)
+        observed = ~np.isnan(values)
+        count = observed.sum(axis=0)
+        filled = np.where(observed, values, 0.0)
+        mean = filled.sum(axis=0) / np.maximum(count, 1)
+        std = np.sqrt((np.where(observed, values - mean, 0.0) ** 2).sum(axis=0) / np.maximum(count, 1))
+        entry.update(mean=mean.tolist(), std=std.tolist(),
+                     stats_from=f"train split ({int(train.sum())} samples), computed by climb; NaN ignored")
+        if (count == 0).any():  # no train value: mean 0, std 0 (left unscaled; NaN -> 0 by the transform)
+            names = entry.get("feature_names") or list(range(n_features))
+            entry["stats_without_train_values"] = [names[i] for i in np.flatnonzero(count == 0)]
     return meta
 
 
