@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 import climb
+from helpers import pip_install_plugin
 
 PLUGIN = '''\
 """My lab's climb plugin: the WDBC table as we keep it, its catalog entry and our reference."""
@@ -67,22 +68,6 @@ ENTRY = {
     "homepage": "https://archive.ics.uci.edu/dataset/17", "in_climb": False,
 }
 
-PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=68"]
-build-backend = "setuptools.build_meta"
-[project]
-name = "climb-lab-wdbc"
-version = "0.1"
-[project.entry-points."climb.plugins"]
-lab_wdbc = "lab_wdbc_plugin"
-[tool.setuptools]
-packages = ["lab_wdbc_plugin"]
-[tool.setuptools.package-data]
-lab_wdbc_plugin = ["*.yaml"]
-"""
-
-
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The plugin built and installed by pip into a target directory; the environment that sees it."""
@@ -93,10 +78,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     package.mkdir(parents=True)
     (package / "__init__.py").write_text(PLUGIN)
     (package / "lab_wdbc.yaml").write_text(yaml.safe_dump(ENTRY, sort_keys=False))
-    (root / "src" / "pyproject.toml").write_text(PYPROJECT)
     site = root / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--target", str(site), str(root / "src")], check=True, capture_output=True)
+    pip_install_plugin(root / "src", site, dist="climb-lab-wdbc", package="lab_wdbc_plugin",
+                       entry_point='lab_wdbc = "lab_wdbc_plugin"', package_data=("*.yaml",))
     assert (site / "lab_wdbc_plugin" / "lab_wdbc.yaml").is_file()
     env = {k: v for k, v in os.environ.items() if k not in ("CLIMB_PLUGINS", "CLIMB_CATALOG_PATH")}
     env.update(PYTHONPATH=f"{site}{os.pathsep}{Path(climb.__file__).parents[1]}",

@@ -55,9 +55,10 @@ def test_bad_suite_names_file_and_field(tmp_path: Path):
     assert str(path) in str(err.value) and "budget.epochs" in str(err.value)
 
 
-def test_dataset_needs_exactly_one_source(tmp_path: Path):
-    path = _write(tmp_path, "name: x\ndatasets: {wdbc: {shared: a, package: true}}\nprotocols: {single: {}}\n")
-    with pytest.raises(SuiteError, match=r"datasets\.wdbc.*exactly one source"):
+@pytest.mark.parametrize("sources", ["{shared: a, package: true}", "{raw: /tmp, package: true}"])
+def test_dataset_needs_exactly_one_source(tmp_path: Path, sources: str):
+    path = _write(tmp_path, f"name: x\ndatasets: {{wdbc: {sources}}}\nprotocols: {{single: {{}}}}\n")
+    with pytest.raises(SuiteError, match=r"datasets\.wdbc.*exactly one source: `shared: <folder>`, `raw: <path>`"):
         load_suite(path)
 
 
@@ -97,12 +98,6 @@ def test_raw_source_is_resolved_against_the_suite_folder(tmp_path: Path, shared_
 
     status = prepare_dataset("busi", suite.datasets["busi"])  # `climb prepare busi --raw DIR`'s checks and build
     assert status.ready and status.source == "raw" and status.raw == str((tmp_path / "data").resolve())
-
-
-def test_raw_is_one_source_among_four(tmp_path: Path):
-    path = _write(tmp_path, "name: x\ndatasets: {wdbc: {raw: /tmp, package: true}}\nprotocols: {single: {}}\n")
-    with pytest.raises(SuiteError, match=r"datasets\.wdbc.*exactly one source: `shared: <folder>`, `raw: <path>`"):
-        load_suite(path)
 
 
 def test_references_are_validated(tmp_path: Path):
