@@ -78,3 +78,45 @@ def test_group_id_is_all_or_none(hugadb: Path, tmp_path: Path) -> None:
 
     with pytest.raises(PrepareError, match="has no group_id, but other samples have one"):
         build(_builder(Mixed, "hugadb_mixed"), hugadb, tmp_path)
+
+
+def _declared_table(tmp_path: Path, split: str) -> dict:
+    """A one-subject table (12 runs x 5 windows) declared with `table.group_column: run`."""
+    lines = ["id,subject,run,label,power"]
+    for run in range(12):
+        for w in range(5):
+            lines.append(f"r{run}w{w},S1,run{run},{'event' if run % 2 else 'rest'},{run + w / 10}")
+    (tmp_path / "windows.csv").write_text("\n".join(lines) + "\n")
+    import yaml
+
+    return yaml.safe_load(f"""
+        name: one_subject_runs
+        kind: table
+        table: {{file: windows.csv, id_column: id, patient_column: subject, group_column: run}}
+        label: {{task: binary, column: label, classes: [rest, event]}}
+        split: {split}
+    """)
+
+
+def test_declared_table_group_column(tmp_path: Path) -> None:
+    from climb.prepare.declared import declared_builder
+
+    declaration = _declared_table(tmp_path, "{by: random, fractions: {train: 0.5, val: 0.25, test: 0.25}}")
+    ds = build(declared_builder(declaration), tmp_path, tmp_path / "prepared")
+    card = ds.card
+    assert card["split_unit"] == "group_id" and "grouped by group (column 'run')" in card["split_policy"]
+    runs = {s: {ds.field(s, "group_id")[i] for i in range(info["num_samples"])} for s, info in card["splits"].items()}
+    assert set(runs) == {"train", "val", "test"}
+    assert not (runs["train"] & runs["val"] or runs["train"] & runs["test"] or runs["val"] & runs["test"])
+    assert all(info["num_patients"] == 1 and info["num_samples"] == 5 * info["num_groups"]
+               for info in card["splits"].values())
+
+
+def test_declared_group_column_refuses_patient_grouped_val(tmp_path: Path) -> None:
+    from climb.prepare.declared import DeclarationError, declared_builder
+
+    declaration = _declared_table(tmp_path, "{by: random, fractions: {train: 0.8, test: 0.2}}")
+    declaration["split"] = {"by": "column", "column": "label", "values": {"train": ["rest"], "test": ["event"]},
+                            "val_from_train": 0.2}
+    with pytest.raises(DeclarationError, match="table.group_column: not with split.by scaffold or val_from_train"):
+        declared_builder(declaration)
