@@ -158,4 +158,4 @@ def test_prepare_train_benchmark_report_through_the_cli(installed: dict[str, str
     assert estimate in suite_row and "| 0.950 |" in suite_row and "Lab report 2024" in suite_row
     plugin_row = next(line for line in report.splitlines() if "| lab logistic regression |" in line)
     assert format_estimate(acc.value, acc.ci_low, acc.ci_high) in plugin_row and "Lab notebook 2025" in plugin_row
-    assert "Lab WDBC" in report or "lab_wdbc" in report
+    assert "| lab_wdbc | lab_wdbc | cytology features | 1d | oncology | binary | open |" in report  # its entry
