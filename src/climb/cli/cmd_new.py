@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from enum import Enum
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -66,19 +67,22 @@ def scaffold_dataset(name: str, out: Path) -> Path:
     return project
 
 
-def register(app: typer.Typer) -> None:
-    new = typer.Typer(help="Scaffold your own dataset (a plugin package climb loads).", no_args_is_help=True)
+class Scaffold(str, Enum):
+    """What `climb new` writes (one kind today)."""
 
-    @new.command("dataset")
-    def new_dataset(
+    dataset = "dataset"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("new")
+    def new(
+        what: Scaffold = typer.Argument(..., help="What to scaffold: dataset."),
         name: str = typer.Argument(..., help="Dataset name: catalog id, builder and package name (e.g. my_cohort)."),
         out: Path = typer.Option(Path("."), "--out", help="Folder to create climb-NAME/ in."),
     ) -> None:
-        """Write a plugin package with a builder, a catalog entry and a test that pass as written."""
+        """Scaffold your own dataset: a plugin package (builder, catalog entry, test) that passes as written."""
         project = scaffold_dataset(name, out)
         for path in sorted(p for p in project.rglob("*") if p.is_file()):
             typer.echo(f"wrote {path}")
         typer.echo(f"next: pip install -e {project} && (cd {project} && pytest); "
                    f"then `climb prepare {name} --raw DIR`")
-
-    app.add_typer(new, name="new")
