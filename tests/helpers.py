@@ -29,3 +29,20 @@ def prepare_into(home: Path, datasets: dict[str, Path]) -> Path:
         for name, raw in datasets.items():
             prepare(name, raw=raw)
     return home
+
+
+def pip_install_plugin(src: Path, target: Path, *, dist: str, package: str, entry_point: str,
+                       package_data: tuple[str, ...] = ()) -> None:
+    """Write `src/pyproject.toml` for a distribution `dist` with `climb.plugins` entry point
+    `entry_point` ("name = module[:callable]") and pip-install `src` into `target` (offline)."""
+    import subprocess
+    import sys
+
+    data = f'[tool.setuptools.package-data]\n{package} = {list(package_data)!r}\n' if package_data else ""
+    (src / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+        f'[project]\nname = "{dist}"\nversion = "0.1"\n'
+        f'[project.entry-points."climb.plugins"]\n{entry_point}\n'
+        f'[tool.setuptools]\npackages = ["{package}"]\n{data}')
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--no-index", "--target", str(target), str(src)], check=True, capture_output=True)

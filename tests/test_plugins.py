@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from climb import plugins
+from helpers import pip_install_plugin
 
 
 @pytest.fixture(autouse=True)
@@ -58,21 +59,8 @@ def test_entry_point_of_an_installed_distribution(tmp_path: Path) -> None:
     src = tmp_path / "src"
     (src / "lab_plugin").mkdir(parents=True)
     (src / "lab_plugin" / "__init__.py").write_text("SETUP_CALLS = []\ndef setup():\n    SETUP_CALLS.append(1)\n")
-    (src / "pyproject.toml").write_text(textwrap.dedent("""
-        [build-system]
-        requires = ["setuptools>=68"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "lab-plugin"
-        version = "0.1"
-        [project.entry-points."climb.plugins"]
-        lab = "lab_plugin:setup"
-        [tool.setuptools]
-        packages = ["lab_plugin"]
-    """))
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--target", str(target), str(src)], check=True, capture_output=True)
+    pip_install_plugin(src, target, dist="lab-plugin", package="lab_plugin", entry_point='lab = "lab_plugin:setup"')
     code = ("from climb import plugins; import lab_plugin; print(plugins.load_plugins()); "
             "plugins.load_plugins(); print(lab_plugin.SETUP_CALLS)")
     env = {**__import__("os").environ, "PYTHONPATH": f"{target}:{Path(plugins.__file__).parents[1]}"}

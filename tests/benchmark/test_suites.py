@@ -55,9 +55,10 @@ def test_bad_suite_names_file_and_field(tmp_path: Path):
     assert str(path) in str(err.value) and "budget.epochs" in str(err.value)
 
 
-def test_dataset_needs_exactly_one_source(tmp_path: Path):
-    path = _write(tmp_path, "name: x\ndatasets: {wdbc: {shared: a, package: true}}\nprotocols: {single: {}}\n")
-    with pytest.raises(SuiteError, match=r"datasets\.wdbc.*exactly one source"):
+@pytest.mark.parametrize("sources", ["{shared: a, package: true}", "{raw: /tmp, package: true}"])
+def test_dataset_needs_exactly_one_source(tmp_path: Path, sources: str):
+    path = _write(tmp_path, f"name: x\ndatasets: {{wdbc: {sources}}}\nprotocols: {{single: {{}}}}\n")
+    with pytest.raises(SuiteError, match=r"datasets\.wdbc.*exactly one source: `shared: <folder>`, `raw: <path>`"):
         load_suite(path)
 
 
@@ -82,3 +83,31 @@ def test_unknown_builder_and_encoder_are_reported(tmp_path: Path):
 def test_unknown_suite_name_lists_shipped(tmp_path: Path):
     with pytest.raises(SuiteError, match="shipped: .*demo"):
         load_suite("no-such-suite")
+
+
+def test_raw_source_is_resolved_against_the_suite_folder(tmp_path: Path, shared_data: Path):
+    (tmp_path / "data").symlink_to(shared_data / "real_samples" / "busi", target_is_directory=True)
+    path = tmp_path / "lab.yaml"
+    path.write_text("name: lab\ndatasets:\n  busi: {raw: data}\n  wdbc: {raw: /no/such/dir}\n"
+                    "encoders: {image: [resnet18_small], tabular: [mlp]}\nprotocols: {single: {}}\n")
+    suite = load_suite(path)
+    assert suite.datasets["busi"].raw == (tmp_path / "data").resolve() and suite.datasets["busi"].source == "raw"
+    assert locate_raw("busi", suite.datasets["busi"]) == ((tmp_path / "data").resolve(), None)
+    assert locate_raw("wdbc", suite.datasets["wdbc"]) == (None, "wdbc: raw: /no/such/dir is not a directory")
+    from climb.benchmark.runner import prepare_dataset
+
+    status = prepare_dataset("busi", suite.datasets["busi"])  # `climb prepare busi --raw DIR`'s checks and build
+    assert status.ready and status.source == "raw" and status.raw == str((tmp_path / "data").resolve())
+
+
+def test_references_are_validated(tmp_path: Path):
+    ok = _write(tmp_path, "name: x\ndatasets: {wdbc: package}\nprotocols: {single: {}}\n"
+                "references:\n  wdbc: {metric: auroc, value: 0.99, source: Street et al. 1993, model: MSM-T}\n")
+    refs = load_suite(ok).references["wdbc"]
+    assert [(r.metric, r.value, r.source, r.model) for r in refs] == [("auroc", 0.99, "Street et al. 1993", "MSM-T")]
+    for bad, match in [("{ecg200: [{metric: auroc, value: 0.9, source: s}]}", r"references: \['ecg200'\] not listed"),
+                       ("{wdbc: [{metric: auc, value: 0.9, source: s}]}", r"references\.wdbc\.0\.metric.*unknown metric 'auc'"),
+                       ("{wdbc: [{metric: auroc, value: 0.9}]}", r"references\.wdbc\.0\.source: Field required")]:
+        path = _write(tmp_path, f"name: x\ndatasets: {{wdbc: package}}\nprotocols: {{single: {{}}}}\nreferences: {bad}\n")
+        with pytest.raises(SuiteError, match=match):
+            load_suite(path)

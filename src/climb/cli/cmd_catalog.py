@@ -122,6 +122,8 @@ def _card(entry, status: str):
     from rich.markup import escape
     from rich.table import Table
 
+    from climb.catalog import entries_dir, entry_origin
+
     card = Table.grid(padding=(0, 2))
     card.add_column(style="bold")
     card.add_column(overflow="fold")
@@ -141,6 +143,9 @@ def _card(entry, status: str):
         ("local status", status), ("notes", entry.notes or "-"),
         *((("download parts", _parts_line(entry.parts)),) if entry.parts else ()),
     ]
+    origin = entry_origin(entry.id)
+    if not origin.startswith(str(entries_dir())):  # a user catalog's file or a plugin's registration
+        fields.insert(1, ("defined in", origin))
     for key, value in fields:
         card.add_row(key, escape(str(value)))
     for i, source in enumerate(entry.sources, 1):

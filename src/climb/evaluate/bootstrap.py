@@ -3,6 +3,8 @@
 Samples of one patient (windows of one recording, images of one study) are correlated,
 so resampling samples understates the uncertainty. With `groups=patient_ids` each
 bootstrap replicate draws patients with replacement and takes all their samples.
+The unit is the sample's `patient_id`, not the `group_id` a builder may give to keep
+other units apart in the splits (climb.prepare.splits); by default the two are the same.
 Percentile intervals; replicates where a metric is undefined (e.g. one class only)
 are dropped and counted in `n_failed`. Macro AUROC / AUPRC average over the classes that
 have positives and negatives; a replicate that lost such a class (a rare label drawn

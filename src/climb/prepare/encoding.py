@@ -56,6 +56,10 @@ class SampleEncoder:
                 raise PrepareError(where, f"missing {key!r}")
         if sample.get("split") not in (None, *SPLITS):
             raise PrepareError(where, f"unknown split {sample.get('split')!r}")
+        grouped = sample.get("group_id") is not None
+        if self.__dict__.setdefault("grouped", grouped) != grouped:  # all samples name a group, or none
+            raise PrepareError(where, "has no group_id, but other samples have one" if not grouped
+                               else "has a group_id, but other samples have none")
         self._validate_label(sample["label"], where)
         for name, kind in self.kinds.items():
             value = sample.get(name)
@@ -94,6 +98,9 @@ class SampleEncoder:
         arrays: list[pa.Array] = [pa.array([str(r["sample_id"]) for r in rows], pa.string()),
                                   pa.array([str(r["patient_id"]) for r in rows], pa.string()),
                                   pa.array([r.get("split") for r in rows], pa.string())]
+        if rows and rows[0].get("group_id") is not None:  # optional: what splits keep apart (default: the patient)
+            fields.append(pa.field("group_id", pa.string()))
+            arrays.append(pa.array([str(r["group_id"]) for r in rows], pa.string()))
         for columns in [self._label_column(rows), *(self._field_column(n, k, rows) for n, k in self.kinds.items())]:
             for field, array in columns:
                 fields.append(field)

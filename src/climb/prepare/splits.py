@@ -1,4 +1,9 @@
-"""Patient-level splits: seeded, stratified, grouped; and the leakage check every build runs."""
+"""Patient-level splits: seeded, stratified, grouped; and the leakage check every build runs.
+
+The group a split keeps together is the sample's `group_id` when its builder gives one
+(e.g. a recording run of a one-subject dataset), else its `patient_id`; the bootstrap
+always resamples `patient_id` (climb.evaluate.bootstrap).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,11 @@ from climb.errors import ClimbError
 
 
 class LeakageError(ClimbError, RuntimeError):
-    """A patient appears in more than one split."""
+    """A patient (or group) appears in more than one split."""
 
 
-def check_no_leakage(patients_by_split: Mapping[str, Sequence[str]]) -> None:
-    """Fail if any patient id occurs in two splits (names the patients and splits)."""
+def check_no_leakage(patients_by_split: Mapping[str, Sequence[str]], unit: str = "patient") -> None:
+    """Fail if any patient (or `unit`: group) id occurs in two splits (names them and the splits)."""
     seen: dict[str, str] = {}
     clashes: list[str] = []
     for split, patients in patients_by_split.items():
@@ -24,7 +29,7 @@ def check_no_leakage(patients_by_split: Mapping[str, Sequence[str]]) -> None:
             seen.setdefault(p, split)
     if clashes:
         shown = ", ".join(sorted(clashes)[:10])
-        raise LeakageError(f"{len(clashes)} patient(s) in more than one split: {shown}")
+        raise LeakageError(f"{len(clashes)} {unit}(s) in more than one split: {shown}")
 
 
 def _majority_stratum(inverse: np.ndarray, strata: np.ndarray, n_groups: int) -> np.ndarray:

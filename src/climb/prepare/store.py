@@ -229,7 +229,7 @@ class PreparedDataset(CardInfo):
             raise KeyError(f"{self.name} has no field {name!r}; fields: {table.column_names}")
         meta = self.card["fields"].get(name, {})
         shape = meta.get("shape")
-        if name in ("sample_id", "patient_id", "split"):
+        if name in ("sample_id", "patient_id", "group_id", "split"):
             shape = None
         elif not pa.types.is_large_list(table.schema.field(name).type) and meta.get("encoding") is None:
             shape = None if pa.types.is_string(table.schema.field(name).type) else []
@@ -309,6 +309,8 @@ def _reusable(final: Path, fp: str, storage: str | None) -> tuple[PreparedDatase
         return None, e.problem
     if card.get("fingerprint") != fp or (storage is not None and card.get("storage", "arrays") != storage):
         return None, None  # sources, builder or storage changed: an ordinary rebuild
+    if any(f["kind"] in TRAIN_STATS_KINDS and "mean" not in f for f in card.get("fields", {}).values()):
+        return None, None  # built before climb stored train-split statistics: rebuilt with them
     bad = [c for c in check_store(final, card, "cached") if not c.ok]
     if bad:
         return None, f"{bad[0].name}: {bad[0].detail}"
@@ -331,7 +333,9 @@ def _build_into(builder: Builder, raw: Path, tmp: Path, encoder: SampleEncoder, 
     table = pa.ipc.open_stream(pa.memory_map(str(tmp / "_staging.arrow"), "r")).read_all()
     splits = _assign_splits(table, builder, strata)
     patients = np.asarray(table.column("patient_id").to_pylist())
-    check_no_leakage({s: patients[splits == s] for s in SPLITS if (splits == s).any()})
+    groups = np.asarray(table.column(split_unit(table)).to_pylist())
+    check_no_leakage({s: groups[splits == s] for s in SPLITS if (splits == s).any()},
+                     "group" if split_unit(table) == "group_id" else "patient")
     labels = _label_array(table, builder.task)
     stored = table.drop_columns(["split"])
     batches, starts = stored.to_batches(), np.cumsum([0] + [b.num_rows for b in stored.to_batches()])
@@ -348,13 +352,18 @@ def _build_into(builder: Builder, raw: Path, tmp: Path, encoder: SampleEncoder, 
             "class_counts": _class_counts(labels[idx], builder.task, builder.label_names),
             "patient_ids_sha256": hashlib.sha256("\n".join(pids).encode()).hexdigest(),
         }
+        if split_unit(table) == "group_id":
+            gids = sorted(set(groups[idx]))
+            split_info[s].update(num_groups=len(gids),
+                                 group_ids_sha256=hashlib.sha256("\n".join(gids).encode()).hexdigest())
     (tmp / "_staging.arrow").unlink()
     return seal({
         "name": builder.name, "catalog_id": builder.catalog_id, "builder": type(builder).__name__,
         "builder_version": builder.version, "climb_version": climb.__version__, "params": builder.params,
         "task": builder.task.value, "label_names": list(builder.label_names),
-        "fields": _field_meta(table, builder, builder.field_meta(raw)),
+        "fields": _with_train_stats(_field_meta(table, builder, builder.field_meta(raw)), table, splits == "train"),
         "split_policy": builder.split_policy, "splits": split_info,
+        **({"split_unit": "group_id"} if split_unit(table) == "group_id" else {}),
         "source_checksums": checksums, "fingerprint": fp, "storage": encoder.storage,
         "store_format": STORE_FORMAT, "files": files,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -480,6 +489,31 @@ def _field_meta(table: pa.Table, builder: Builder, extra: dict[str, dict]) -> di
     return meta
 
 
+TRAIN_STATS_KINDS = ("tabular", "timeseries")  # standardised per feature (the last axis) by their default transform
+
+
+def _with_train_stats(meta: dict[str, dict], table: pa.Table, train: np.ndarray) -> dict[str, dict]:
+    """Per-feature mean/std of tabular and time-series fields, from the train split only,
+    for fields whose builder gave none (`default_transform` applies them)."""
+    for name, entry in meta.items():
+        if entry["kind"] not in TRAIN_STATS_KINDS or "mean" in entry or not train.any():
+            continue
+        column = table.column(name).take(pa.array(np.flatnonzero(train))).combine_chunks()
+        n_features = table.column(f"{name}.shape")[0].as_py()[-1]
+        values = column.values.to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, n_features)
+        observed = ~np.isnan(values)
+        count = observed.sum(axis=0)
+        filled = np.where(observed, values, 0.0)
+        mean = filled.sum(axis=0) / np.maximum(count, 1)
+        std = np.sqrt((np.where(observed, values - mean, 0.0) ** 2).sum(axis=0) / np.maximum(count, 1))
+        entry.update(mean=mean.tolist(), std=std.tolist(),
+                     stats_from=f"train split ({int(train.sum())} samples), computed by climb; NaN ignored")
+        if (count == 0).any():  # no train value: mean 0, std 0 (left unscaled; NaN -> 0 by the transform)
+            names = entry.get("feature_names") or list(range(n_features))
+            entry["stats_without_train_values"] = [names[i] for i in np.flatnonzero(count == 0)]
+    return meta
+
+
 def _class_counts(labels: np.ndarray, task: Task, names: list[str]) -> dict[str, float]:
     if task in (Task.binary, Task.multiclass):
         counts = np.bincount(labels.astype(int), minlength=len(names))
@@ -498,8 +532,13 @@ def _assign_splits(table: pa.Table, builder: Builder, strata: list[object]) -> n
     if any(s is not None for s in given):
         raise PrepareError(builder.name, "some samples have an official split and some do not")
     return grouped_stratified_split(
-        table.column("patient_id").to_pylist(), strata, builder.split_fractions, builder.split_seed
+        table.column(split_unit(table)).to_pylist(), strata, builder.split_fractions, builder.split_seed
     )
+
+
+def split_unit(table: pa.Table) -> str:
+    """The column splits keep apart: `group_id` when the builder gives one, else `patient_id`."""
+    return "group_id" if "group_id" in table.column_names else "patient_id"
 
 
 def _label_array(table: pa.Table, task: Task) -> np.ndarray:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from climb.report.document import Document, format_estimate, format_number
 from climb.report.html import render_html, render_markdown
-from climb.report.references import REFERENCES, Reference, references_for
+from climb.report.references import REFERENCES, Reference, references_for, register_reference
 from climb.report.run import Run, RunError, load_run
 from climb.report.sections import DEMO_BANNER, SECTIONS, Context, run_facts
 
@@ -43,4 +43,4 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
 
 
 __all__ = ["DEMO_BANNER", "REFERENCES", "Reference", "Run", "RunError", "build_document", "build_report",
-           "format_estimate", "format_number", "load_run", "references_for"]
+           "format_estimate", "format_number", "load_run", "references_for", "register_reference"]

@@ -258,7 +258,7 @@ def _metric_figure(ctx: Context, dataset: str, frame: pd.DataFrame, metric: str)
     one_encoder = rows["encoder"].nunique() == 1
     keys = ["setting"] + ["encoder"] * (not one_encoder) + ["split"] * (rows["split"].nunique() > 1)
     bars = _estimates(rows, keys)
-    refs = [(f"{r.model} (published)", r.value) for r in references_for(dataset, metric)]
+    refs = [(f"{r.model} (published)", r.value) for r in references_for(dataset, metric, ctx.run.manifest)]
     fig = ctx.figure(f"metrics_{dataset}", f"{dataset}: test {METRICS.get(metric, metric)} per protocol and "
                                            "encoder, 95% CI error bars" + ("; dashed: published references"
                                                                            if refs else ""))
@@ -465,7 +465,7 @@ def references_section(ctx: Context) -> Section | None:
                    & (results["protocol"] != "multitask-vs-single")]
     body, classes, used = [], [], {}
     for r in rows.itertuples():
-        for ref in references_for(r.dataset, r.metric):
+        for ref in references_for(r.dataset, r.metric, ctx.run.manifest):
             body.append([r.dataset, r.setting, r.encoder, _seed_text(r.seed), METRICS.get(r.metric, r.metric),
                          format_estimate(r.value, r.ci_low, r.ci_high), ref.model, format_number(ref.value),
                          format_number(r.value - ref.value), ref.short_source])

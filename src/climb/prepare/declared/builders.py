@@ -34,10 +34,16 @@ def validate_declaration(mapping: Any, source: str = "<declaration>") -> Common:
     if not isinstance(mapping, dict):
         raise DeclarationError(f"{source}: expected a mapping at top level")
     try:
-        return _ADAPTER.validate_python(mapping)
+        decl = _ADAPTER.validate_python(mapping)
     except ValidationError as e:
         problems = "; ".join(f"{_where(err['loc'], mapping)}: {err['msg']}" for err in e.errors())
         raise DeclarationError(f"{source}: {problems}") from None
+    table = getattr(decl, "table", None)
+    if table is not None and table.group_column and (decl.split.by == "scaffold"
+                                                     or getattr(decl.split, "val_from_train", None)):
+        raise DeclarationError(f"{source}: table.group_column: not with split.by scaffold or val_from_train "
+                               "(those group by patient / scaffold); use a split column or by: random")
+    return decl
 
 
 def _where(loc: tuple, mapping: dict) -> str:
@@ -116,6 +122,8 @@ class DeclaredBuilder(Builder):
                       "label": row.label, **self._payload(row, raw)}
             if row.mask is not None:
                 sample["mask"] = row.mask
+            if row.group_id is not None:
+                sample["group_id"] = row.group_id
             yield sample
 
     def field_meta(self, raw: Path) -> dict[str, dict[str, Any]]:
@@ -131,8 +139,9 @@ class DeclaredBuilder(Builder):
     def _split_policy(self) -> str:
         s = self.decl.split
         if s.by == "random":
-            return (f"declared: seeded ({s.seed}) split grouped by patient, stratified by label, "
-                    f"{'/'.join(f'{v:.0%}' for v in s.fractions.values())} {'/'.join(s.fractions)}")
+            return (f"declared: seeded ({s.seed}) split grouped by {self._split_unit()}, stratified by label, "
+                    f"{'/'.join(f'{v:.0%}' for v in s.fractions.values())} {'/'.join(s.fractions)}"
+                    + self._group_note())
         if s.by == "column":
             text = f"declared: split column {s.column!r} ({', '.join(f'{k}={v}' for k, v in s.values.items())})"
         elif s.by == "folders":
@@ -142,7 +151,16 @@ class DeclaredBuilder(Builder):
                     f"{s.seed}), {'/'.join(f'{v:.0%}' for v in s.fractions.values())}; patient_id = scaffold")
         if s.val_from_train:
             text += f"; val = seeded ({s.seed}) patient-grouped, stratified {s.val_from_train:.0%} of train"
-        return text + self._patient_note()
+        return text + self._patient_note() + self._group_note()
+
+    def _split_unit(self) -> str:
+        table = getattr(self.decl, "table", None)
+        return f"group (column {table.group_column!r})" if table is not None and table.group_column else "patient"
+
+    def _group_note(self) -> str:
+        table = getattr(self.decl, "table", None)
+        return f"; group_id = column {table.group_column!r} (splits keep groups apart)" \
+            if table is not None and table.group_column else ""
 
     def _patient_note(self) -> str:
         table = getattr(self.decl, "table", None)
@@ -164,7 +182,7 @@ class TableRowsBuilder(DeclaredBuilder):
     def _named_columns(self) -> list[str]:
         t, d = self.decl.table, self.decl
         named = [*d.label.label_columns, *t.scalars]
-        named += [c for c in (t.id_column, t.patient_column, getattr(d.split, "column", None)) if c]
+        named += [c for c in (t.id_column, t.patient_column, t.group_column, getattr(d.split, "column", None)) if c]
         return named
 
     def _table(self, raw: Path):

@@ -33,6 +33,7 @@ class Row:
     index: int  # position in the table (or in the folder listing)
     line: int = 0  # line in the file, for messages (0: not from a table)
     mask: np.ndarray | None = None  # multilabel with missing_labels: mask (1 = measured)
+    group_id: str | None = None  # table.group_column: what splits keep apart (default: the patient)
 
 
 def under(base: Path, path: str) -> Path:
@@ -106,6 +107,7 @@ def table_rows(frame: pd.DataFrame, spec: TableSpec, label: LabelSpec, split: An
     """The usable rows of `frame` (labels through `mapper`) and the counts of what its policies dropped or masked."""
     ids = _sample_ids(frame, spec, source)
     patients = _patients(frame, spec, source, ids)
+    groups = _id_cells(frame, spec, source, spec.group_column, "group") if spec.group_column else None
     splits = _column_splits(frame, spec, split, source) if isinstance(split, ColumnSplit) else None
     rows = []
     columns = label.label_columns
@@ -113,7 +115,7 @@ def table_rows(frame: pd.DataFrame, spec: TableSpec, label: LabelSpec, split: An
         mapped = map_row(mapper, label.task, dict(zip(columns, values)), f"line {line_of(spec, i)}")
         if mapped is not None:
             rows.append(Row(ids[i], patients[i], mapped[0], None if splits is None else splits[i], i,
-                            line_of(spec, i), mapped[1]))
+                            line_of(spec, i), mapped[1], None if groups is None else groups[i]))
     return rows, label_counts(mapper.finish())
 
 
@@ -132,13 +134,16 @@ def _sample_ids(frame: pd.DataFrame, spec: TableSpec, source: Path) -> list[str]
 
 
 def _patients(frame: pd.DataFrame, spec: TableSpec, source: Path, ids: list[str]) -> list[str]:
-    if spec.patient_column is None:
-        return list(ids)
-    patients = [cell_text(v) for v in frame[spec.patient_column]]
-    empty = [(line_of(spec, i), frame[spec.patient_column].iloc[i]) for i, p in enumerate(patients) if p is None]
+    return list(ids) if spec.patient_column is None else _id_cells(frame, spec, source, spec.patient_column, "patient")
+
+
+def _id_cells(frame: pd.DataFrame, spec: TableSpec, source: Path, column: str, what: str) -> list[str]:
+    """The cells of an id column as text; an empty cell is an error naming its lines."""
+    values = [cell_text(v) for v in frame[column]]
+    empty = [(line_of(spec, i), frame[column].iloc[i]) for i, v in enumerate(values) if v is None]
     if empty:
-        raise _quote(source, f"with an empty patient id in {spec.patient_column!r}", empty, "")
-    return patients  # type: ignore[return-value]
+        raise _quote(source, f"with an empty {what} id in {column!r}", empty, "")
+    return values  # type: ignore[return-value]
 
 
 def split_values(split: ColumnSplit) -> dict[str, str]:

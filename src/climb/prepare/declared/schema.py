@@ -188,6 +188,7 @@ class TableSpec(Strict):
     id_column: str | None = None  # sample id; else `id_format`
     id_format: str = "row{row}"  # {row}: 0-based data row (Python format spec allowed: "wdbc-{row:03d}")
     patient_column: str | None = None  # else each row is its own patient
+    group_column: str | None = None  # what splits keep apart when it is not the patient (e.g. a recording run)
     scalars: list[str] = []  # numeric columns stored as `scalar` fields (age, sex, ...), NaN = missing
 
 
