@@ -280,7 +280,7 @@ def test_paired_gains_are_marked_only_when_their_ci_excludes_zero(real_run: Path
     extra += [bonn | {"shots": 1, "value": 0.61}, bonn | {"shots": 8, "value": 0.72, "ci_low": 0.6, "ci_high": 0.8}]
     matrix = summary_matrix(load_run(_run_with_rows(real_run, tmp_path / "run", extra)).results)
     h = matrix.columns
-    assert h[3:] == ["single", "multitask", "fewshot · k=8 · scratch · finetune", "multitask − single (paired)"]
+    assert h[3:] == ["single", "multitask", "multitask − single (paired)", "fewshot · k=8 · scratch · finetune"]
     bonn_row, pneumonia_row = matrix.rows
     paired = h.index("multitask − single (paired)")
     assert bonn_row[paired] == f"+0.053 [0.012, 0.094] {GAIN}"

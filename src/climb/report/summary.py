@@ -76,7 +76,11 @@ def summary_matrix(results: pd.DataFrame) -> Table | None:
         return None
     plain = plain.assign(column=column_of(plain))
     paired = paired.assign(column=[paired_column(p) for p in paired["protocol"]])
-    settings = list(dict.fromkeys(plain["column"])) + list(dict.fromkeys(paired["column"]))
+    settings = list(dict.fromkeys(plain["column"]))
+    for protocol in dict.fromkeys(paired["protocol"]):  # each paired column right after its protocol's columns
+        of_a = set(plain.loc[plain["protocol"] == protocol.partition("-vs-")[0], "column"])
+        mine = [i for i, c in enumerate(settings) if c in of_a]
+        settings.insert(mine[-1] + 1 if mine else len(settings), paired_column(protocol))
     columns = ["dataset", "metric", "encoder"] + settings
     body, marks = [], {}
     for i, dataset in enumerate(sorted(set(rows["dataset"]))):
