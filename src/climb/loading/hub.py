@@ -22,7 +22,6 @@ is not a known open licence, is refused by name (the local folder can still be w
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 
 from climb.errors import ClimbError
 from climb.loading.export import to_hf_dataset
+from climb.prepare.integrity import sha256_file
 from climb.prepare.store import PreparedDataset
 from climb.safeio import atomic_write_json, atomic_write_text, open_for_write
 
@@ -77,14 +77,6 @@ def check_pushable(store: PreparedDataset) -> str:
     return licence
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def data_file(split: str) -> str:
     return f"data/{split}-00000-of-00001.parquet"
 
@@ -100,7 +92,7 @@ def export_hub_folder(store: PreparedDataset, out: Path, splits: list[str] | Non
         path = out / data_file(split)
         with open_for_write(path) as f:
             to_hf_dataset(store, split, limit=limit).to_parquet(f)
-        files[data_file(split)] = {"sha256": _sha256(path), "size": path.stat().st_size}
+        files[data_file(split)] = {"sha256": sha256_file(path), "size": path.stat().st_size}
     atomic_write_json(out / CARD_FILE, store.card)
     atomic_write_json(out / MANIFEST_FILE, {"dataset": store.name, "fingerprint": store.card["fingerprint"],
                                             "limit": limit, "files": files})
@@ -189,7 +181,7 @@ def verify_hub_folder(folder: Path) -> dict[str, Any]:
         raise HubDatasetError(f"{folder / CARD_FILE}: fingerprint differs from {MANIFEST_FILE}")
     for name, expected in manifest["files"].items():
         path = folder / name
-        if not path.is_file() or path.stat().st_size != expected["size"] or _sha256(path) != expected["sha256"]:
+        if not path.is_file() or path.stat().st_size != expected["size"] or sha256_file(path) != expected["sha256"]:
             raise HubDatasetError(f"{path}: missing or altered (size/sha256 differ from {MANIFEST_FILE})")
     return manifest
 
