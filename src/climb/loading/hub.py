@@ -109,7 +109,8 @@ def dataset_card(store: PreparedDataset, splits: list[str], limit: int | None = 
     hub_id = hub_license(licence) if entry is not None else None
     kinds = {m["kind"] for n, m in card["fields"].items() if n != "label"}
     data = DatasetCardData(
-        license=hub_id or "other", license_name=None if hub_id else licence,
+        license=hub_id or "other",  # the hub wants a slug as the name of a licence it does not know
+        license_name=None if hub_id else re.sub(r"[^a-z0-9]+", "-", licence.lower()).strip("-"),
         pretty_name=entry.name if entry is not None else card["name"],
         task_categories=sorted({TASK_CATEGORY[k] for k in kinds if k in TASK_CATEGORY}) or None,
         tags=["climb", "medical", *sorted(kinds)],
