@@ -278,9 +278,13 @@ def test_paired_gains_are_marked_only_when_their_ci_excludes_zero(real_run: Path
     bonn = base.loc["bonn_eeg"].to_dict() | {"dataset": "bonn_eeg", "cell": "", "protocol": "fewshot",
                                               "init": "scratch", "mode": "finetune"}
     extra += [bonn | {"shots": 1, "value": 0.61}, bonn | {"shots": 8, "value": 0.72, "ci_low": 0.6, "ci_high": 0.8}]
+    fused = bonn | {"protocol": "fusion", "fusion": "late_average", "modalities": "eeg+tabular"}
+    extra += [fused | {"value": 0.9}, fused | {"dropped": "tabular", "value": 0.4}]  # tested without a modality
     matrix = summary_matrix(load_run(_run_with_rows(real_run, tmp_path / "run", extra)).results)
     h = matrix.columns
-    assert h[3:] == ["single", "multitask", "multitask − single (paired)", "fewshot · k=8 · scratch · finetune"]
+    assert h[3:] == ["single", "multitask", "multitask − single (paired)", "fewshot · k=8 · scratch · finetune",
+                     "fusion · late_average · scratch · finetune"]  # no dropped-modality column
+    assert matrix.rows[0][-1].startswith("0.900 [")
     bonn_row, pneumonia_row = matrix.rows
     paired = h.index("multitask − single (paired)")
     assert bonn_row[paired] == f"+0.053 [0.012, 0.094] {GAIN}"

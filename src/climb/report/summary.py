@@ -38,11 +38,10 @@ def headline_rows(results: pd.DataFrame) -> pd.DataFrame:
 
 def largest_budget(rows: pd.DataFrame) -> pd.DataFrame:
     """Full-data rows, and few-shot rows at the largest k of their (dataset, setting, encoder)."""
-    budgeted = rows[is_budgeted(rows)]
-    if budgeted.empty:
+    if not is_budgeted(rows).any():
         return rows
-    largest = budgeted.groupby(SHOT_KEYS, dropna=False)["shots"].transform("max")
-    return pd.concat([rows[~is_budgeted(rows)], budgeted[budgeted["shots"] == largest]])
+    largest = rows.groupby(SHOT_KEYS, dropna=False)["shots"].transform("max")
+    return rows[~is_budgeted(rows) | (rows["shots"] == largest).fillna(False)]  # in the results' order
 
 
 def column_of(rows: pd.DataFrame) -> pd.Series:
