@@ -123,9 +123,11 @@ def summary_section(results: pd.DataFrame, banners: list[Note]) -> Section:
     if matrix is None:
         blocks.append(Note("This run has no result rows yet.", "warning"))
     else:
-        blocks += [matrix, Note(f"{GAIN} / {LOSS}: a paired difference whose 95% CI excludes 0 (a gain / a loss); "
-                                "few-shot settings at their largest k. Every row, metric and seed is in the "
-                                "folded tables of the sections below.")]
+        legend = [f"{GAIN} / {LOSS}: a paired difference whose 95% CI excludes 0 (a gain / a loss)."] \
+            if is_paired(results).any() else []
+        legend += ["Few-shot settings at their largest k."] if is_budgeted(results).any() else []
+        blocks += [matrix, Note(" ".join(legend + ["Every row, metric and seed is in the folded tables of the "
+                                                   "sections below."]))]
     return Section("Summary", "summary", blocks)
 
 
