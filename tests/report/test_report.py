@@ -294,3 +294,19 @@ def test_paired_gains_are_marked_only_when_their_ci_excludes_zero(real_run: Path
     assert pneumonia_row[h.index("fewshot · k=8 · scratch · finetune")] == ""
     assert gain_mark(-0.3, -0.1) == LOSS and gain_mark(-0.3, -0.1, higher_is_better=False) == GAIN
     assert gain_mark(-0.1, 0.2) == "" and gain_mark(float("nan"), 0.2) == ""
+
+
+def test_report_files_are_never_written_through_a_planted_symlink(real_run: Path, tmp_path: Path):
+    from climb.safeio import UnsafePathError
+
+    out, victim = tmp_path / "out", tmp_path / "victim.txt"
+    (out / "figures").mkdir(parents=True)
+    victim.write_text("keep me")
+    (out / "figures" / "metrics_bonn_eeg.png").symlink_to(victim)
+    with pytest.raises(UnsafePathError, match="metrics_bonn_eeg.png is a symbolic link"):
+        build_report(real_run, out)
+    (out / "figures" / "metrics_bonn_eeg.png").unlink()
+    (out / "report.html").symlink_to(victim)
+    with pytest.raises(UnsafePathError, match="report.html is a symbolic link"):
+        build_report(real_run, out)
+    assert victim.read_text() == "keep me"
