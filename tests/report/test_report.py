@@ -29,22 +29,40 @@ class ReportParser(HTMLParser):
         self.tables: list[dict] = []
         self.images: list[str] = []
         self.text: list[str] = []
+        self.sections: list[str] = []  # section ids in order
+        self.order: list[tuple[str, str]] = []  # ("section", id) / ("table", caption) / ("img", src) in order
         self._cell: list[str] | None = None
         self._in_caption = False
+        self._summary: list[str] | None = None  # a folded table's caption: its <details><summary> text
+        self._in_count = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "table":
-            self.tables.append({"caption": "", "header": [], "rows": [], "classes": []})
+        if tag == "section":
+            self.sections.append(attrs["id"])
+            self.order.append(("section", attrs["id"]))
+        elif tag == "table":
+            folded = self._summary is not None
+            caption = "".join(self._summary or []).strip()
+            self.tables.append({"caption": caption, "header": [], "rows": [], "classes": [], "cell_classes": [],
+                                "folded": folded, "table_class": attrs.get("class") or ""})
+            self._summary = None
         elif tag == "tr" and self.tables:
             self.tables[-1]["rows"].append([])
             self.tables[-1]["classes"].append(attrs.get("class") or "")
+            self.tables[-1]["cell_classes"].append([])
         elif tag in ("td", "th"):
             self._cell = []
+            self.tables[-1]["cell_classes"][-1].append(attrs.get("class") or "")
         elif tag == "caption":
             self._in_caption = True
+        elif tag == "summary":
+            self._summary = []
+        elif tag == "span" and self._summary is not None and attrs.get("class") == "rows":
+            self._in_count = True
         elif tag == "img":
             self.images.append(attrs["src"])
+            self.order.append(("img", attrs["src"]))
 
     def handle_endtag(self, tag):
         if tag in ("td", "th") and self._cell is not None:
@@ -52,6 +70,10 @@ class ReportParser(HTMLParser):
             self._cell = None
         elif tag == "caption":
             self._in_caption = False
+        elif tag == "span":
+            self._in_count = False
+        elif tag == "table":
+            self.order.append(("table", self.tables[-1]["caption"]))
 
     def handle_data(self, data):
         self.text.append(data)
@@ -59,12 +81,15 @@ class ReportParser(HTMLParser):
             self._cell.append(data)
         elif self._in_caption:
             self.tables[-1]["caption"] += data
+        elif self._summary is not None and not self._in_count:
+            self._summary.append(data)
 
     def table(self, caption: str) -> dict:
         found = [t for t in self.tables if t["caption"] == caption]
         assert len(found) == 1, f"expected one table {caption!r}, got {[t['caption'] for t in self.tables]}"
         t = found[0]
-        return {"header": t["rows"][0], "rows": t["rows"][1:], "classes": t["classes"][1:]}
+        return {"header": t["rows"][0], "rows": t["rows"][1:], "classes": t["classes"][1:],
+                "cell_classes": t["cell_classes"][1:], "folded": t["folded"]}
 
 
 def _parse(html_path: Path) -> ReportParser:
@@ -147,7 +172,7 @@ def test_reference_numbers_sit_next_to_our_pneumoniamnist_auroc(report: Path, re
 
 def test_sections_without_content_are_left_out(report: Path):
     html = report.read_text()
-    for present in ("run", "metrics", "curves", "references", "data", "timing"):
+    for present in ("summary", "run", "metrics", "curves", "references", "data", "timing"):
         assert f'<section id="{present}">' in html
     for absent in ("multitask", "fewshot", "fusion"):  # the run holds no such rows
         assert f'<section id="{absent}">' not in html
@@ -200,3 +225,88 @@ def test_screenshot_of_the_report_is_a_real_picture(report: Path, tmp_path: Path
         pixels = np.asarray(im.convert("RGB"))
     assert pixels.shape[:2] == (2500, 1400)
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50  # text, tables and figures, not a blank page
+
+
+SUMMARY = "Headline metric per dataset and setting on the test split, 95% CI (patient-level bootstrap)"
+
+
+def test_report_opens_with_the_summary_matrix_of_headline_results(report: Path, real_run: Path):
+    parsed = _parse(report)
+    assert parsed.sections[0] == "summary"
+    kinds = [kind for kind, _ in parsed.order]
+    assert parsed.order[kinds.index("table")] == ("table", SUMMARY)  # the first table, before any figure
+    assert kinds.index("table") < kinds.index("img")
+    matrix = parsed.table(SUMMARY)
+    h = matrix["header"]
+    assert not matrix["folded"] and h[:4] == ["dataset", "metric", "encoder", "single"]
+    results = pd.read_csv(real_run / "results.csv").query("metric == 'auroc' and split == 'test'")
+    assert [row[0] for row in matrix["rows"]] == sorted(results["dataset"])
+    for row in matrix["rows"]:
+        ours = results[results["dataset"] == row[0]].iloc[0]
+        assert row[1:] == ["AUROC", ours.encoder, format_estimate(ours.value, ours.ci_low, ours.ci_high)]
+
+
+def test_detail_tables_are_folded_under_the_summary(report: Path):
+    parsed = _parse(report)
+    folded = {t["caption"] for t in parsed.tables if t["folded"]}
+    assert {"bonn_eeg: all metrics", "pneumoniamnist: all metrics", "ours vs published",
+            "Wall time and training throughput per cell"} <= folded
+    assert SUMMARY not in folded and "What was run" not in folded
+    md = (report.parent / "report.md").read_text()
+    assert "<details><summary>bonn_eeg: all metrics (1 row)</summary>" in md
+
+
+def _run_with_rows(real_run: Path, out: Path, extra: list[dict]) -> Path:
+    """A copy of the real run's manifest and results.csv plus `extra` rows (paired, multitask, few-shot)."""
+    out.mkdir()
+    shutil.copy(real_run / "manifest.json", out / "manifest.json")
+    results = pd.read_csv(real_run / "results.csv")
+    pd.concat([results, pd.DataFrame(extra)], ignore_index=True).to_csv(out / "results.csv", index=False)
+    return out
+
+
+def test_paired_gains_are_marked_only_when_their_ci_excludes_zero(real_run: Path, tmp_path: Path):
+    from climb.report.summary import LOSS, GAIN, gain_mark, summary_matrix
+
+    base = pd.read_csv(real_run / "results.csv").query("metric == 'auroc'").set_index("dataset")
+    extra = []
+    for dataset, (low, high) in {"bonn_eeg": (0.012, 0.094), "pneumoniamnist": (-0.021, 0.033)}.items():
+        row = base.loc[dataset].to_dict() | {"dataset": dataset, "cell": ""}
+        extra.append(row | {"protocol": "multitask", "value": row["value"] + 0.05})
+        extra.append(row | {"protocol": "multitask-vs-single", "value": (low + high) / 2, "ci_low": low,
+                            "ci_high": high})
+    bonn = base.loc["bonn_eeg"].to_dict() | {"dataset": "bonn_eeg", "cell": "", "protocol": "fewshot",
+                                              "init": "scratch", "mode": "finetune"}
+    extra += [bonn | {"shots": 1, "value": 0.61}, bonn | {"shots": 8, "value": 0.72, "ci_low": 0.6, "ci_high": 0.8}]
+    fused = bonn | {"protocol": "fusion", "fusion": "late_average", "modalities": "eeg+tabular"}
+    extra += [fused | {"value": 0.9}, fused | {"dropped": "tabular", "value": 0.4}]  # tested without a modality
+    matrix = summary_matrix(load_run(_run_with_rows(real_run, tmp_path / "run", extra)).results)
+    h = matrix.columns
+    assert h[3:] == ["single", "multitask", "multitask − single (paired)", "fewshot · k=8 · scratch · finetune",
+                     "fusion · late_average · scratch · finetune"]  # no dropped-modality column
+    assert matrix.rows[0][-1].startswith("0.900 [")
+    bonn_row, pneumonia_row = matrix.rows
+    paired = h.index("multitask − single (paired)")
+    assert bonn_row[paired] == f"+0.053 [0.012, 0.094] {GAIN}"
+    assert matrix.cell_class(0, paired) == "gain"
+    assert pneumonia_row[paired] == "+0.006 [-0.021, 0.033]" and matrix.cell_class(1, paired) == ""
+    assert bonn_row[h.index("fewshot · k=8 · scratch · finetune")] == "0.720 [0.600, 0.800]"  # largest k only
+    assert pneumonia_row[h.index("fewshot · k=8 · scratch · finetune")] == ""
+    assert gain_mark(-0.3, -0.1) == LOSS and gain_mark(-0.3, -0.1, higher_is_better=False) == GAIN
+    assert gain_mark(-0.1, 0.2) == "" and gain_mark(float("nan"), 0.2) == ""
+
+
+def test_report_files_are_never_written_through_a_planted_symlink(real_run: Path, tmp_path: Path):
+    from climb.safeio import UnsafePathError
+
+    out, victim = tmp_path / "out", tmp_path / "victim.txt"
+    (out / "figures").mkdir(parents=True)
+    victim.write_text("keep me")
+    (out / "figures" / "metrics_bonn_eeg.png").symlink_to(victim)
+    with pytest.raises(UnsafePathError, match="metrics_bonn_eeg.png is a symbolic link"):
+        build_report(real_run, out)
+    (out / "figures" / "metrics_bonn_eeg.png").unlink()
+    (out / "report.html").symlink_to(victim)
+    with pytest.raises(UnsafePathError, match="report.html is a symbolic link"):
+        build_report(real_run, out)
+    assert victim.read_text() == "keep me"

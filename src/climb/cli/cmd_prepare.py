@@ -81,6 +81,9 @@ def register(app: typer.Typer) -> None:
             None, "--mirror", help="Directory or URL standing in for the official host (downloads first)."),
         trust_mirror: bool = typer.Option(
             False, "--trust-mirror", help="Verify against the mirror's MANIFEST.sha256 (a modified subset)."),
+        download: bool = typer.Option(
+            False, "--download", help="Download and verify the raw files from the official source first "
+                                      "(open datasets; credentialed ones need credentials as for `climb download`)."),
         force: bool = typer.Option(False, "--force", help="Rebuild even if an up-to-date build exists."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
         param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="Builder parameter key=value."),
@@ -105,7 +108,7 @@ def register(app: typer.Typer) -> None:
         if name is None:
             raise _fail("give a builder NAME (see `climb prepare --list`)", EXIT_USAGE)
         ds = _run_prepare(name, raw, mirror, force, quiet, param or [], trust_mirror,
-                          {"workers": workers, "cluster": cluster, "storage": storage})
+                          {"workers": workers, "cluster": cluster, "storage": storage, "download": download})
         console.print(summary_table(ds.card))
         typer.echo("\n".join(["fields:", *_field_lines(ds.card)]))
         typer.echo(f"splits: {ds.card['split_policy']}")

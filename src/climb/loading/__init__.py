@@ -23,12 +23,14 @@ __all__ = [
 ]
 
 
-def open_store(name: str | Path | PreparedDataset, prepare_if_missing: bool = False,
+def open_store(name: str | Path | PreparedDataset, prepare_if_missing: bool = False, download: bool = False,
                **prepare_kwargs: Any) -> PreparedDataset:
     """The prepared store for `name` (a dataset name, a prepared directory, or a store).
 
     With `prepare_if_missing`, a dataset that is not prepared yet is prepared first
-    (`prepare_kwargs` go to `climb.prepare.prepare`, e.g. `raw=DIR`).
+    (`prepare_kwargs` go to `climb.prepare.prepare`, e.g. `raw=DIR`). `download` implies it and
+    fetches the raw files first, verified (`climb.acquire`; `mirror=URL` stands in for the official
+    host); a credentialed dataset says which credentials to provide. A prepared dataset is opened as is.
     """
     from climb.prepare import open_prepared, prepare
 
@@ -39,16 +41,20 @@ def open_store(name: str | Path | PreparedDataset, prepare_if_missing: bool = Fa
     try:
         return open_prepared(name)
     except FileNotFoundError:
-        if not prepare_if_missing:
+        if not (prepare_if_missing or download):
             raise
-        return prepare(name, **prepare_kwargs)
+        return prepare(name, download=download, **prepare_kwargs)
 
 
 def load(name: str | Path | PreparedDataset, split: str = "train",
          transform: Callable | Mapping[str, Callable] | str | None = None,
          fields: Sequence[str] | None = None, prepare_if_missing: bool = False,
-         seed: int = 0, **prepare_kwargs: Any) -> ClimbDataset:
-    """A `ClimbDataset` over `split` of prepared dataset `name` (see `ClimbDataset`)."""
-    store = open_store(name, prepare_if_missing, **prepare_kwargs)
+         seed: int = 0, download: bool = False, **prepare_kwargs: Any) -> ClimbDataset:
+    """A `ClimbDataset` over `split` of prepared dataset `name` (see `ClimbDataset`).
+
+    `download=True`: a dataset not prepared yet is downloaded (verified), prepared, then loaded
+    (see `open_store`), like torchvision's and MedMNIST's `download=True`.
+    """
+    store = open_store(name, prepare_if_missing, download, **prepare_kwargs)
     return ClimbDataset(store, split=split, transform=transform, fields=fields, seed=seed)
 

@@ -20,12 +20,10 @@ import csv
 import hashlib
 import json
 import math
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
-from climb.errors import ClimbError, ClimbUsageError
+from climb.errors import ClimbError
 from climb.models.registry import _checkpoint_meta, get_spec, verify_sha256
 from climb.models.weights import PUBLISHED_CONFIG, PUBLISHED_WEIGHTS
 
@@ -198,26 +196,15 @@ def _finite(value: Any) -> bool:
 def push_folder(folder: str | Path, repo: str, *, revision: str | None = None, api: Any = None) -> str:
     """Upload a published folder to the hub repo `repo` (created if needed); the token is `HF_TOKEN`.
 
-    `api` is a `huggingface_hub.HfApi` (made here with the environment's token and endpoint).
-    Returns the commit URL.
+    `api` is a `huggingface_hub.HfApi` (made by `climb.hubio` with the environment's token). Returns the commit URL.
     """
+    from climb.hubio import check_repo_id, upload_folder
+
     folder = Path(folder)
     if not (folder / PUBLISHED_CONFIG).is_file() or not (folder / PUBLISHED_WEIGHTS).is_file():
         raise PublishError(f"{folder}: not a published climb model folder (run climb publish first)")
-    if repo.count("/") != 1:
-        raise ClimbUsageError(f"--push {repo!r}: expected ORG/REPO")
-    if api is None:
-        token = os.environ.get("HF_TOKEN")
-        if not token:
-            raise PublishError("--push needs a Hugging Face token in the HF_TOKEN environment variable "
-                               "(never on the command line)")
-        from huggingface_hub import HfApi
-
-        api = HfApi(token=token)
-    api.create_repo(repo, repo_type="model", exist_ok=True)
-    info = api.upload_folder(folder_path=str(folder), repo_id=repo, repo_type="model", revision=revision,
-                             commit_message=f"climb publish {folder.name}")
-    return str(getattr(info, "commit_url", info))
+    return upload_folder(folder, check_repo_id(repo), "model", f"climb publish {folder.name}", revision=revision,
+                         api=api, error=PublishError)
 
 
 def copy_into_hub_cache(folder: str | Path, repo: str, cache_dir: str | Path, revision: str = "0" * 40) -> Path:
@@ -225,14 +212,6 @@ def copy_into_hub_cache(folder: str | Path, repo: str, cache_dir: str | Path, re
 
     For offline use and tests: `create_encoder("hf-hub:ORG/REPO")` then finds it with no network.
     """
-    from climb.safeio import atomic_write_text
+    from climb import hubio
 
-    root = Path(cache_dir) / f"models--{repo.replace('/', '--')}"
-    snapshot = root / "snapshots" / revision
-    snapshot.mkdir(parents=True, exist_ok=True)
-    for f in Path(folder).iterdir():
-        if f.is_file():
-            shutil.copyfile(f, snapshot / f.name)
-    (root / "refs").mkdir(exist_ok=True)
-    atomic_write_text(root / "refs" / "main", revision)
-    return snapshot
+    return hubio.copy_into_hub_cache(folder, repo, cache_dir, "model", revision)

@@ -33,6 +33,7 @@ def prepare(
     workers: int = 1,
     cluster: Any = None,
     storage: str | None = None,
+    download: bool = False,
     **params: Any,
 ) -> PreparedDataset:
     """Prepare dataset `name` (a registered builder) and return it.
@@ -45,17 +46,23 @@ def prepare(
     `distributed.Client`) prepare builders that declare parallel records; the output is the same for any number.
     `storage`: "arrays", "png" or "jpeg" (compact image/video storage); None keeps what an existing build uses.
     Every raw file is first checked against the checksum the catalog pins for it (`raw_check`).
+    `download`: fetch and verify the raw files from the official source first (`climb.acquire.download`;
+    credentialed sources need their credentials, as for `climb download`).
     """
+    if raw is not None and download:
+        from climb.errors import ClimbUsageError
+
+        raise ClimbUsageError(f"{name}: download (--download) and raw (--raw DIR) exclude each other")
     builder = create_builder(name, **params)
     raw_path = Path(raw) if raw is not None else (builder.default_raw() or raw_dir(builder.catalog_id))
-    if raw is None and mirror is not None:
+    if raw is None and (mirror is not None or download):
         from climb.acquire import download
 
         download(builder.catalog_id, mirror=mirror, quiet=quiet, trust_mirror=trust_mirror,
                  include=builder.download_include())
     if not raw_path.is_dir():
         raise PrepareError(raw_path, f"no raw data for {builder.catalog_id!r}: run "
-                           f"`climb download {builder.catalog_id}` (or pass --raw DIR / --mirror)")
+                           f"`climb download {builder.catalog_id}` (or pass --download, --raw DIR or --mirror)")
     check_raw_files(builder, raw_path, quiet=quiet)
     return build(builder, raw_path, prepared_root(), force=force, quiet=quiet, workers=workers, cluster=cluster,
                  storage=storage)

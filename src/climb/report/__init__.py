@@ -19,6 +19,7 @@ from climb.report.html import render_html, render_markdown
 from climb.report.references import REFERENCES, Reference, references_for, register_reference
 from climb.report.run import Run, RunError, load_run
 from climb.report.sections import DEMO_BANNER, SECTIONS, Context, run_facts
+from climb.safeio import atomic_write_text
 
 
 def build_document(run: Run, out_dir: Path) -> Document:
@@ -36,9 +37,9 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
     out = Path(out_dir) if out_dir is not None else run.path
     out.mkdir(parents=True, exist_ok=True)
     doc = build_document(run, out)
-    (out / "report.md").write_text(render_markdown(doc), encoding="utf-8")
+    atomic_write_text(out / "report.md", render_markdown(doc))  # never through a planted symlink
     html_path = out / "report.html"
-    html_path.write_text(render_html(doc), encoding="utf-8")
+    atomic_write_text(html_path, render_html(doc))
     return html_path
 
 

@@ -22,15 +22,24 @@ class Note:
 
 @dataclass
 class Table:
-    """Columns and rows of already formatted text; `row_classes[i]` (e.g. "leak") marks a row."""
+    """Columns and rows of already formatted text.
+
+    `row_classes[i]` (e.g. "leak") marks a row, `cell_classes[(i, j)]` (e.g. "gain", "loss") one cell;
+    a `folded` table is rendered collapsed under its caption (HTML `<details>`), for long detail tables.
+    """
 
     columns: list[str]
     rows: list[list[str]]
     caption: str = ""
     row_classes: list[str] = field(default_factory=list)
+    cell_classes: dict[tuple[int, int], str] = field(default_factory=dict)
+    folded: bool = False
 
     def row_class(self, i: int) -> str:
         return self.row_classes[i] if i < len(self.row_classes) else ""
+
+    def cell_class(self, i: int, j: int) -> str:
+        return self.cell_classes.get((i, j), "")
 
 
 @dataclass

@@ -34,6 +34,14 @@ td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.num .ci { display: block; font-size: 12px; color: #5a6678; }
 tr.leak td.num .ci { color: #7a1416; }
 .table-wrap { overflow-x: auto; }
+td.gain { background: #e3f4e6; color: #14532d; font-weight: 600; }
+td.loss { background: #fbe3e3; color: #7a1416; font-weight: 600; }
+td.leak { background: #fbe3e3; color: #7a1416; }
+table.matrix th:first-child, table.matrix td:first-child { position: sticky; left: 0; background: #eef1f5;
+  font-weight: 600; }
+details { margin: 6px 0 18px; }
+details > summary { cursor: pointer; font-weight: 600; color: #34405a; padding: 4px 0; }
+details > summary .rows { font-weight: 400; color: #5a6678; }
 figure { margin: 18px 0 28px; }
 figure img { max-width: 100%; border: 1px solid #e3e6eb; }
 figcaption { font-size: 13.5px; color: #4a5568; margin-top: 4px; }
@@ -98,20 +106,30 @@ def _table_html(table: Table) -> str:
     rows = []
     for i, row in enumerate(table.rows):
         cls = f' class="{escape(table.row_class(i))}"' if table.row_class(i) else ""
-        cells = "".join(_cell_html(c) for c in row)
+        cells = "".join(_cell_html(c, table.cell_class(i, j)) for j, c in enumerate(row))
         rows.append(f"<tr{cls}>{cells}</tr>")
+    table_class = ' class="matrix"' if table.cell_classes else ""
+    if table.folded:  # the caption becomes the <summary> line that unfolds the table
+        return (f'<details><summary>{escape(table.caption)} <span class="rows">({_rows(table)})</span>'
+                f'</summary><div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+                f"<tbody>{''.join(rows)}</tbody></table></div></details>")
     caption = f"<caption>{escape(table.caption)}</caption>" if table.caption else ""
-    return (f'<div class="table-wrap"><table>{caption}<thead><tr>{head}</tr></thead>'
+    return (f'<div class="table-wrap"><table{table_class}>{caption}<thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
-def _cell_html(text: str) -> str:
+def _rows(table: Table) -> str:
+    return f"{len(table.rows)} row" + "s" * (len(table.rows) != 1)
+
+
+def _cell_html(text: str, extra_class: str = "") -> str:
     """Numbers right-aligned; an estimate's interval on its own line (same text content)."""
     if not _is_number(text):
-        return f"<td>{escape(text)}</td>"
+        cls = f' class="{escape(extra_class)}"' if extra_class else ""
+        return f"<td{cls}>{escape(text)}</td>"
     value, sep, interval = text.partition(" [")
     ci = f' <span class="ci">[{escape(interval)}</span>' if sep else ""
-    return f'<td class="num">{escape(value)}{ci}</td>'
+    return f'<td class="{escape(" ".join(["num", extra_class]).strip())}">{escape(value)}{ci}</td>'
 
 
 def _figure_html(fig: Figure) -> str:
@@ -141,14 +159,18 @@ def _block_markdown(block: Note | Table | Figure) -> list[str]:
         return [prefix + block.text]
     if isinstance(block, Figure):
         return [f"![{_md_cell(block.caption)}]({block.relative})", "", f"*{_md_cell(block.caption)}*"]
-    lines = [f"**{_md_cell(block.caption)}**", ""] if block.caption else []
+    lines = [f"**{_md_cell(block.caption)}**", ""] if block.caption and not block.folded else []
     lines.append("| " + " | ".join(_md_cell(c) or " " for c in block.columns) + " |")
     lines.append("|" + "---|" * len(block.columns))
     for i, row in enumerate(block.rows):
         cells = [_md_cell(c) for c in row]
+        cells = [f"**{c}**" if c and block.cell_class(i, j) in ("gain", "loss") else c for j, c in enumerate(cells)]
         if block.row_class(i) == "leak":
             cells[0] = f"**LABEL LEAK** {cells[0]}"
         lines.append("| " + " | ".join(cells) + " |")
+    if block.folded:  # GitHub and most Markdown viewers fold a <details> block
+        return [f"<details><summary>{escape(block.caption)} ({_rows(block)})</summary>", "", *lines, "",
+                "</details>"]
     return lines
 
 

@@ -5,6 +5,7 @@ returns its path.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
+
+from climb.safeio import atomic_write_bytes  # noqa: E402
 
 STYLE = {
     "font.size": 12, "axes.titlesize": 14, "axes.titleweight": "bold", "axes.labelsize": 12,
@@ -51,8 +54,10 @@ class PredictionPanel:
 
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight", facecolor="white")
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
     plt.close(fig)
+    atomic_write_bytes(path, png.getvalue())  # never through a planted symlink
     return path
 
 

@@ -102,7 +102,7 @@ def read_results(path: Path) -> pd.DataFrame:
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
         elif col != "protocol":
             frame[col] = frame[col].fillna("").astype(str)
-    from climb.report.sections import setting_label
+    from climb.report.rows import setting_label
 
     frame["setting"] = [setting_label(r) for _, r in frame.iterrows()] if len(frame) else []
     if "cell" not in frame.columns:

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from climb.evaluate.metrics import METRICS as METRIC_REGISTRY
-from climb.evaluate.metrics import TASKS, headline
 from climb.report import plots
 from climb.report.document import Figure, Note, Section, Table, format_estimate, format_number, format_seconds
 from climb.report.references import references_for
+from climb.report.rows import headline_metric, is_budgeted, is_dropped, is_leak, is_paired, seed_summary, seed_text
 from climb.report.run import Run, cell_wall_seconds, manifest_value
+from climb.report.summary import summary_section
 
 DEMO_BANNER = "This is the offline DEMO suite on small package-shipped data; numbers are not CLIMB results"
 METRICS = {name: m.label for name, m in METRIC_REGISTRY.items()}  # display labels, from the metric registry
@@ -48,53 +48,6 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"
 
 
-def is_leak(notes: Iterable[str]) -> bool:
-    return any("label leak" in n.lower() for n in notes)
-
-
-def setting_label(row: pd.Series) -> str:
-    """A readable label of what produced a row, from its typed columns (never parsed back)."""
-    parts = [str(row["protocol"])]
-    if row.get("fusion"):
-        parts.append(f"unimodal {row['modalities']}" if row["fusion"] == "unimodal" else str(row["fusion"]))
-    if pd.notna(row.get("shots")):
-        parts.append(f"k={int(row['shots'])}")
-    if row.get("protocol") in ("fewshot", "fusion") or (row.get("init") not in ("", "scratch", None)):
-        parts += [str(row[c]) for c in ("init", "mode") if row.get(c)]
-    if row.get("dropped"):
-        parts.append(f"without {row['dropped']}")
-    trained_on = str(row.get("trained_on") or "")
-    if trained_on and row["dataset"] not in trained_on.split("+"):
-        parts.append(f"trained on {trained_on}")
-    return " · ".join(parts)
-
-
-def is_budgeted(frame: pd.DataFrame) -> pd.Series:
-    """Rows trained on k examples per class (few-shot settings)."""
-    return frame["shots"].notna()
-
-
-def is_dropped(frame: pd.DataFrame) -> pd.Series:
-    """Rows tested with a modality missing."""
-    return frame["dropped"].ne("")
-
-
-def headline_metric(frame: pd.DataFrame) -> str:
-    """The registry's headline metric of the rows' task type (AUROC, MAE for regression), else the first metric."""
-    present = set(frame["metric"])
-    tasks = [t for t in frame.get("task", pd.Series(dtype=object)).dropna().unique() if t in TASKS]
-    candidates = [headline(t).name for t in tasks] + [m.name for m in METRIC_REGISTRY.values() if m.headline_for]
-    return next((m for m in candidates if m in present), str(frame["metric"].iloc[0]))
-
-
-def _seed_text(seed: object) -> str:
-    try:
-        value = float(seed)
-    except (TypeError, ValueError):
-        return str(seed)
-    return str(int(value)) if math.isfinite(value) else "-"
-
-
 def _notes_text(notes_lists: Iterable[list[str]]) -> str:
     unique: list[str] = []
     for notes in notes_lists:
@@ -102,26 +55,13 @@ def _notes_text(notes_lists: Iterable[list[str]]) -> str:
     return "; ".join(unique)
 
 
-def seed_summary(rows: pd.DataFrame) -> tuple[float, float, float, str]:
-    """Mean over seeds with a 95% t-interval (>= 2 seeds), else the single run's bootstrap CI."""
-    values = rows["value"].to_numpy(dtype=float)
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return math.nan, math.nan, math.nan, "no value"
-    if len(values) == 1:
-        row = rows[np.isfinite(rows["value"].to_numpy(dtype=float))].iloc[0]
-        return float(row.value), float(row.ci_low), float(row.ci_high), "bootstrap 95% CI"
-    mean, sem = float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
-    half = float(stats.t.ppf(0.975, len(values) - 1) * sem)
-    return mean, mean - half, mean + half, f"mean of {len(values)} seeds, 95% t-interval over seeds"
-
-
 # ---------------------------------------------------------------- header
 
 
-def header_section(ctx: Context) -> Section:
-    run, m = ctx.run, ctx.run.manifest
-    blocks: list = []
+def run_banners(ctx: Context) -> list[Note]:
+    """What a reader must see first: the demo banner, failed cells, label-leak rows, unreadable files."""
+    run = ctx.run
+    blocks: list[Note] = []
     if run.demo:
         blocks.append(Note(DEMO_BANNER, "danger"))
     failed = [c for c, info in run.cells.items() if str(info.get("status", "")).lower() == "failed"]
@@ -130,10 +70,17 @@ def header_section(ctx: Context) -> Section:
     if run.results["notes"].map(is_leak).any():
         blocks.append(Note("Some rows come from a LABEL LEAK variant (an input states the answer); they are "
                            "highlighted in red and are not benchmark results.", "danger"))
-    blocks += [Note(p, "warning") for p in run.problems]
+    return blocks + [Note(p, "warning") for p in run.problems]
+
+
+def opening_section(ctx: Context) -> Section:
+    """The report opens with the warnings and the summary matrix (`climb.report.summary`)."""
+    return summary_section(ctx.run.results, run_banners(ctx))
+
+
+def header_section(ctx: Context) -> Section:
     rows = [[k, v] for k, v in run_facts(ctx) if v]
-    blocks.append(Table(["", "value"], rows, caption="What was run"))
-    return Section("Run", "run", blocks)
+    return Section("Run", "run", [Table(["", "value"], rows, caption="What was run")])
 
 
 def run_facts(ctx: Context) -> list[tuple[str, str]]:
@@ -217,9 +164,9 @@ def metrics_table(frame: pd.DataFrame, caption: str) -> Table:
     rows, classes = [], []
     for _, group in frame.groupby(keys, sort=False, dropna=False):
         first = group.iloc[0]
-        row = [_seed_text(first[k]) if k == "seed" else str(first[k]) for k in keys]
+        row = [seed_text(first[k]) if k == "seed" else str(first[k]) for k in keys]
         if "n" in frame.columns:
-            row.append(_seed_text(first["n"]))
+            row.append(seed_text(first["n"]))
         by_metric = {r.metric: r for r in group.itertuples()}
         row += [format_estimate(by_metric[m].value, by_metric[m].ci_low, by_metric[m].ci_high)
                 if m in by_metric else "" for m in metrics]
@@ -227,13 +174,13 @@ def metrics_table(frame: pd.DataFrame, caption: str) -> Table:
             row.append(_notes_text(group["notes"]))
         rows.append(row)
         classes.append("leak" if group["notes"].map(is_leak).any() else "")
-    return Table(columns, rows, caption, classes)
+    return Table(columns, rows, caption, classes, folded=True)
 
 
 def _bar_rows(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     """The rows drawn as bars: the headline metric, no few-shot and no dropped-modality rows."""
     rows = frame[(frame["metric"] == metric) & ~is_budgeted(frame) & ~is_dropped(frame)
-                 & (frame["protocol"] != "multitask-vs-single")]
+                 & ~is_paired(frame)]
     return rows[rows["split"] == "test"] if (rows["split"] == "test").any() else rows
 
 
@@ -295,7 +242,7 @@ def _panels(ctx: Context) -> dict[str, list[plots.PredictionPanel]]:
             if "-drop-" in label or (len(rows) and is_budgeted(rows).all()) or pred["y"].size == 0:
                 continue
             encoder = str(rows["encoder"].iloc[0]) if len(rows) else ""
-            seed = _seed_text(rows["seed"].iloc[0]) if len(rows) else ""
+            seed = seed_text(rows["seed"].iloc[0]) if len(rows) else ""
             title = " · ".join(p for p in (protocol, encoder, f"seed {seed}" if seed else "") if p)
             task = _task_of(rows if len(rows) else results, pred["y"], pred["score"])
             panels.setdefault(dataset, []).append(plots.PredictionPanel(title, pred["y"], pred["score"], task))
@@ -351,7 +298,7 @@ def multitask_section(ctx: Context) -> Section | None:
 def _paired_gains(rows: pd.DataFrame) -> tuple[Table, list[plots.Estimate]]:
     body, bars = [], []
     for r in rows.itertuples():
-        body.append([r.dataset, r.encoder, _seed_text(r.seed), r.metric, format_estimate(r.value, r.ci_low, r.ci_high)])
+        body.append([r.dataset, r.encoder, seed_text(r.seed), r.metric, format_estimate(r.value, r.ci_low, r.ci_high)])
         bars.append(plots.Estimate(f"{r.dataset} · {r.encoder}", r.value, r.ci_low, r.ci_high,
                                    plots.PALETTE[2] if r.value >= 0 else plots.PALETTE[3]))
     return Table(["dataset", "encoder", "seed", "metric", "difference [95% CI]"], body,
@@ -404,7 +351,7 @@ def fewshot_section(ctx: Context) -> Section | None:
         fig = ctx.figure(f"fewshot_{dataset}", f"{dataset}: few-shot {label} vs k")
         plots.fewshot_curves(curves, fig.path, f"{dataset}: few-shot transfer", f"test {label}")
         blocks += [fig, Table(["encoder", "init", "mode", "k", "seeds", f"{label} [interval]", "interval"], body,
-                              f"{dataset}: few-shot {label}")]
+                              f"{dataset}: few-shot {label}", folded=True)]
     return Section("Few-shot transfer", "fewshot", blocks)
 
 
@@ -448,12 +395,12 @@ def _fusion_table(frame: pd.DataFrame, dataset: str, label: str) -> Table:
     for (setting, init, model, encoder, seed), group in frame.groupby(
             ["setting", "init", "model", "encoder", "seed"], sort=False, dropna=False):
         by_drop = {r.dropped: r for r in group.itertuples()}
-        row = [setting, init, model, encoder, _seed_text(seed)]
+        row = [setting, init, model, encoder, seed_text(seed)]
         row += [format_estimate(by_drop[d].value, by_drop[d].ci_low, by_drop[d].ci_high) if d in by_drop else ""
                 for d in ["", *drops]]
         body.append(row)
         classes.append("leak" if group["notes"].map(is_leak).any() else "")
-    return Table(columns, body, f"{dataset}: fusion and missing-modality test {label}", classes)
+    return Table(columns, body, f"{dataset}: fusion and missing-modality test {label}", classes, folded=True)
 
 
 # ---------------------------------------------------------------- references
@@ -462,11 +409,11 @@ def _fusion_table(frame: pd.DataFrame, dataset: str, label: str) -> Table:
 def references_section(ctx: Context) -> Section | None:
     results = ctx.run.results
     rows = results[(results["split"] == "test") & ~is_budgeted(results) & ~is_dropped(results)
-                   & (results["protocol"] != "multitask-vs-single")]
+                   & ~is_paired(results)]
     body, classes, used = [], [], {}
     for r in rows.itertuples():
         for ref in references_for(r.dataset, r.metric, ctx.run.manifest):
-            body.append([r.dataset, r.setting, r.encoder, _seed_text(r.seed), METRICS.get(r.metric, r.metric),
+            body.append([r.dataset, r.setting, r.encoder, seed_text(r.seed), METRICS.get(r.metric, r.metric),
                          format_estimate(r.value, r.ci_low, r.ci_high), ref.model, format_number(ref.value),
                          format_number(r.value - ref.value), ref.short_source])
             classes.append("leak" if is_leak(r.notes) else "")
@@ -480,7 +427,7 @@ def references_section(ctx: Context) -> Section | None:
                     "Sources")
     return Section("Reference numbers from the literature", "references", [note, Table(
         ["dataset", "protocol", "encoder", "seed", "metric", "ours [95% CI]", "reference model", "reference",
-         "ours − reference", "source"], body, "ours vs published", classes), sources])
+         "ours − reference", "source"], body, "ours vs published", classes, folded=True), sources])
 
 
 # ---------------------------------------------------------------- data distribution
@@ -527,7 +474,7 @@ def distribution_section(ctx: Context) -> Section | None:
         e = found[name]
         n = ctx.run.results.loc[(ctx.run.results["dataset"] == name) & (ctx.run.results["split"] == "test"), "n"] \
             if "n" in ctx.run.results.columns else pd.Series(dtype=float)
-        n_text = _seed_text(n.dropna().max()) if len(n.dropna()) else ""
+        n_text = seed_text(n.dropna().max()) if len(n.dropna()) else ""
         body.append([name, e.id, e.modality, e.family.value, e.domain, e.task.value, e.access.value, n_text]
                     if e is not None else [name, "(not in catalog)", "", "", "", "", "", n_text])
     blocks.append(Table(["dataset", "catalog entry", "modality", "family", "domain", "task", "access",
@@ -562,7 +509,7 @@ def timing_section(ctx: Context) -> Section | None:
                                    color=plots.PALETTE[3] if status.lower() == "failed" else None))
     blocks: list = [Table(["cell", "status", "datasets", "protocols", "encoder", "wall time",
                            "train samples/s", "error"], body, "Wall time and training throughput per cell",
-                          classes)]
+                          classes, folded=True)]
     if len(ids) > 1 and any(math.isfinite(b.value) for b in bars):
         fig = ctx.figure("wall_time", "Wall time per cell (seconds)")
         plots.metric_bars(bars, fig.path, "Wall time per cell", "seconds")
@@ -577,5 +524,5 @@ def _first_number(rows: pd.DataFrame, column: str) -> float:
     return float(values.iloc[0]) if len(values) else math.nan
 
 
-SECTIONS = (header_section, metrics_section, curves_section, multitask_section, fewshot_section, fusion_section,
-            references_section, distribution_section, timing_section)
+SECTIONS = (opening_section, header_section, metrics_section, curves_section, multitask_section, fewshot_section,
+            fusion_section, references_section, distribution_section, timing_section)
