@@ -236,3 +236,15 @@ def test_every_builder_agrees_with_its_catalog_entry():
     assert disagree == []
     views = {(e.id, v) for e in entries() for v in e.views}
     assert views - used == set(), "catalog views no builder produces"
+
+
+def test_plot_distribution_refuses_a_planted_symlink(catalog, tmp_path):
+    from climb.safeio import UnsafePathError
+
+    target = tmp_path / "elsewhere.png"
+    target.write_bytes(b"keep")
+    link = tmp_path / "dist.png"
+    link.symlink_to(target)
+    with pytest.raises(UnsafePathError):
+        plot_distribution(catalog, link)
+    assert target.read_bytes() == b"keep"

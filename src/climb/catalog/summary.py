@@ -6,6 +6,7 @@ as pandas tables, and a bar-chart figure of the same distribution.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from enum import Enum
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from climb.catalog.schema import DatasetEntry
+from climb.safeio import atomic_write_bytes
 
 #: Readable names for the modality families in figures.
 FAMILY_NAMES: dict[str, str] = {
@@ -93,8 +95,10 @@ def plot_distribution(entries: Sequence[DatasetEntry], path: str | Path, title: 
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110)
     plt.close(fig)
+    atomic_write_bytes(out, png.getvalue())  # never through a planted symlink
     return out
 
 
