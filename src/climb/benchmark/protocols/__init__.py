@@ -5,6 +5,6 @@ Built in: `single`, `multitask` (+ paired rows against single), `fewshot`, `fusi
 """
 
 from climb.benchmark.protocols.base import PROTOCOLS, Protocol, get_protocol, protocol_names, register_protocol
-from climb.benchmark.protocols import fewshot, fusion, multitask, single  # noqa: F401 (registers them)
+from climb.benchmark.protocols import external, fewshot, fusion, multitask, single  # noqa: F401 (registers them)
 
 __all__ = ["PROTOCOLS", "Protocol", "get_protocol", "protocol_names", "register_protocol"]
