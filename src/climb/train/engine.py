@@ -271,8 +271,17 @@ def make_trainer(settings: Any, run_dir: Path, *, select: bool, callbacks: Seque
     return Run(trainer, ckpt, speed, run_dir)
 
 
+def predict_loaders(module: L.LightningModule, loaders: Sequence[Any], settings: Any) -> list[list[Any]]:
+    """Lightning's predict loop (`module.predict_step`) over each loader, on one device of `settings.accelerator`
+    in full precision (rank zero, after fit; as the hand-written loops it replaces): the outputs per loader."""
+    trainer = L.Trainer(accelerator=settings.accelerator, devices=1, num_nodes=1, precision="32-true", logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    out = trainer.predict(module, dataloaders=list(loaders))
+    return out if len(loaders) > 1 else [out]
+
+
 __all__ = [
     "CheckpointError", "LR_SCHEDULES", "LRSchedule", "PRECISIONS", "Run", "StepSeed", "Throughput",
     "check_precision", "global_rank", "is_rank_zero", "load_checkpoint", "load_tested", "lr_factor",
-    "make_trainer", "record_outputs", "resume_path", "run_checkpoint", "step_seed",
+    "make_trainer", "predict_loaders", "record_outputs", "resume_path", "run_checkpoint", "step_seed",
 ]

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import lightning as L
 import numpy as np
-import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from climb.errors import ClimbUsageError
@@ -22,6 +22,7 @@ from climb.evaluate.bootstrap import bootstrap_metrics
 from climb.evaluate.metrics import ResultRow, result_rows
 from climb.train.config import TrainConfig
 from climb.train.data import TaskData
+from climb.train.engine import predict_loaders
 from climb.train.module import ClimbModule
 
 EXTERNAL_SPLIT = "all"  # an external dataset is tested on every split
@@ -88,23 +89,35 @@ def test_sets(cfg: TrainConfig, tasks: dict[str, TaskData]) -> list[TestSet]:
     return own + [external_test(cfg, name, tasks[head]) for name, head in heads.items()]
 
 
-@torch.no_grad()
-def predict(model: ClimbModule, task: TaskData, split: str = "test",
-            batch_size: int = 128) -> dict[str, np.ndarray]:
-    """Labels, scores (probabilities / predictions) and patient ids of one split."""
+class Scorer(L.LightningModule):
+    """Lightning's predict step for test sets: the batches of loader i scored by the head `heads[i]`."""
+
+    def __init__(self, model: ClimbModule, heads: list[str]):
+        super().__init__()
+        self.model, self.heads = model, heads
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, Any]:
+        head = self.heads[dataloader_idx]
+        scores = self.model.losses[head].scores(self.model(batch, head).float())
+        return {"y": batch["label"].cpu().numpy(), "score": scores.cpu().numpy(), "patient_id": list(batch["patient_id"])}
+
+
+def predict_sets(model: ClimbModule, tests: list[TestSet], cfg: TrainConfig,
+                 batch_size: int = 128) -> list[dict[str, np.ndarray]]:
+    """Labels, scores (probabilities / predictions) and patient ids of each test set, through `Trainer.predict`."""
+    if not tests:
+        return []
+    loaders = [DataLoader(t.data, batch_size=batch_size, shuffle=False, collate_fn=t.collate) for t in tests]
+    outputs = predict_loaders(Scorer(model, [t.head for t in tests]), loaders, cfg)
+    return [{"y": np.concatenate([o["y"] for o in out]), "score": np.concatenate([o["score"] for o in out]),
+             "patient_id": np.asarray([p for o in out for p in o["patient_id"]])} for out in outputs]
+
+
+def predict(model: ClimbModule, task: TaskData, split: str = "test", batch_size: int = 128,
+            cfg: TrainConfig | None = None) -> dict[str, np.ndarray]:
+    """Labels, scores and patient ids of one split of `task` (on `cfg`'s accelerator; default: the module's config)."""
     ds = getattr(task, split)
-    return predict_set(model, TestSet(task.name, task.name, split, ds, ds.collate), batch_size)
-
-
-@torch.no_grad()
-def predict_set(model: ClimbModule, test: TestSet, batch_size: int = 128) -> dict[str, np.ndarray]:
-    model.eval()
-    ys, ss, pids = [], [], []
-    for batch in DataLoader(test.data, batch_size=batch_size, shuffle=False, collate_fn=test.collate):
-        ss.append(model.losses[test.head].scores(model(batch, test.head).float()).cpu().numpy())
-        ys.append(batch["label"].cpu().numpy())
-        pids.extend(batch["patient_id"])
-    return {"y": np.concatenate(ys), "score": np.concatenate(ss), "patient_id": np.asarray(pids)}
+    return predict_sets(model, [TestSet(task.name, task.name, split, ds, ds.collate)], cfg or model.cfg, batch_size)[0]
 
 
 def evaluate_module(model: ClimbModule, tasks: dict[str, TaskData], cfg: TrainConfig, protocol: str,
@@ -115,8 +128,8 @@ def evaluate_module(model: ClimbModule, tasks: dict[str, TaskData], cfg: TrainCo
     setting = {"protocol": protocol, "encoder": cfg.encoder, "seed": cfg.seed, "trained_on": "+".join(cfg.datasets),
                "shots": cfg.shots, "init": init or ("pretrained" if cfg.pretrained else "scratch"),
                "mode": "linear_probe" if cfg.freeze_encoder else "finetune"}
-    for test in test_sets(cfg, tasks):
-        p = predict_set(model, test)
+    tests = test_sets(cfg, tasks)
+    for test, p in zip(tests, predict_sets(model, tests, cfg)):
         preds[test.name] = p
         task = tasks[test.head].task.value
         cis = bootstrap_metrics(task, p["y"], p["score"], groups=p["patient_id"], n_boot=cfg.n_boot, seed=cfg.seed)
@@ -124,4 +137,4 @@ def evaluate_module(model: ClimbModule, tasks: dict[str, TaskData], cfg: TrainCo
     return rows, preds
 
 
-__all__ = ["TestSet", "check_test_on", "evaluate_module", "predict", "predict_set", "test_sets"]
+__all__ = ["TestSet", "check_test_on", "evaluate_module", "predict", "predict_sets", "test_sets"]
