@@ -22,7 +22,7 @@ from climb.evaluate.bootstrap import bootstrap_metrics
 from climb.evaluate.metrics import ResultRow, result_rows
 from climb.train.config import TrainConfig
 from climb.train.data import TaskData
-from climb.train.engine import predict_loaders
+from climb.train.engine import predict_loaders, stack_predictions
 from climb.train.module import ClimbModule
 
 EXTERNAL_SPLIT = "all"  # an external dataset is tested on every split
@@ -109,8 +109,7 @@ def predict_sets(model: ClimbModule, tests: list[TestSet], cfg: TrainConfig,
         return []
     loaders = [DataLoader(t.data, batch_size=batch_size, shuffle=False, collate_fn=t.collate) for t in tests]
     outputs = predict_loaders(Scorer(model, [t.head for t in tests]), loaders, cfg)
-    return [{"y": np.concatenate([o["y"] for o in out]), "score": np.concatenate([o["score"] for o in out]),
-             "patient_id": np.asarray([p for o in out for p in o["patient_id"]])} for out in outputs]
+    return [stack_predictions(out) for out in outputs]
 
 
 def predict(model: ClimbModule, task: TaskData, split: str = "test", batch_size: int = 128,
