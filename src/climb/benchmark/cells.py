@@ -32,6 +32,7 @@ RESULT_FORMAT = 2
 OUTPUT_PATTERNS = ("results.csv", "predictions.npz", "*.safetensors", "config.yaml")
 SKIPPED_DIRS = {"checkpoints", "logs", "tb"}  # resume state and logs, not results
 RUN_RECORD = "run.json"
+DONE, FAILED, MISSING = "done", "failed", "missing-data"  # a cell's status in its cell.json
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,11 @@ def read_record(path: Path) -> dict[str, Any] | None:
     except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def read_cell(out_dir: Path, cell_id: str) -> dict[str, Any] | None:
+    """The `cell.json` of cell `cell_id` of the benchmark run `out_dir` (None: absent or unreadable)."""
+    return read_record(out_dir / "cells" / cell_id / "cell.json")
 
 
 def cell_problems(record: dict[str, Any] | None, cell_dir: Path, fingerprint: str | None = None) -> list[str]:

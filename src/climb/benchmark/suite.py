@@ -21,8 +21,10 @@ per input kind, the protocols to run, seeds, budgets and compute settings::
     references:                          # numbers shown next to the results in the report
       my_busi: [{metric: auroc, value: 0.91, source: "Lab baseline 2024", model: ResNet-50}]
 
-A cell is one protocol x dataset (or multitask group) x encoder x seed; `Suite.cells()`
-lists them in run order (multitask before the few-shot cells that start from it).
+A cell is one protocol x dataset (or multitask group) x encoder x seed. Each `protocols:` key
+names a registered protocol (`climb.benchmark.protocols`) whose spec model validates its section
+and whose `cells` plans its cells; `Suite.cells()` lists them in the protocols' run order
+(multitask before the few-shot cells that start from it).
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from climb.errors import ClimbUsageError
 from climb.yamlfile import load_model
@@ -159,80 +161,6 @@ class EncoderSpec(BaseModel):
         return {"name": v} if isinstance(v, str) else v
 
 
-class SingleProtocol(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    datasets: list[str] | None = None  # None: every dataset of the suite
-    budget: Budget = Budget()
-
-
-class MultitaskGroup(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    datasets: list[str] = Field(min_length=2)
-    encoder: str | None = None  # default: the first suite encoder of the group's kind
-    sampling: Literal["proportional", "temperature", "round_robin"] = "proportional"
-    budget: Budget = Budget()
-    note: str | None = None
-
-
-class MultitaskProtocol(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    groups: dict[str, MultitaskGroup] = Field(min_length=1)
-    budget: Budget = Budget()
-
-
-class FewshotProtocol(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    datasets: list[str] = Field(min_length=1)
-    shots: list[int] = Field([1, 8, 32], min_length=1)
-    # scratch; multitask_heldout = pretrained multitask on the group's *other* datasets (the target
-    # held out: the CLIMB transfer protocol); multitask = the group's own multitask encoder, which
-    # saw the target's train split (adaptation, not transfer)
-    inits: list[Literal["scratch", "multitask_heldout", "multitask"]] = ["scratch", "multitask_heldout"]
-    modes: list[Literal["finetune", "linear_probe"]] = ["finetune"]
-    seeds: list[int] | None = None  # default: the suite's seeds
-    budget: Budget = Budget()
-
-    @field_validator("shots")
-    @classmethod
-    def _positive(cls, v: list[int]) -> list[int]:
-        if any(k < 1 for k in v):
-            raise ValueError("shots must be >= 1")
-        return v
-
-
-class FusionProtocol(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    presets: list[str] = Field(min_length=1)
-    strategies: list[str] = Field(["late_average", "early_concat", "cross_attention"], min_length=1)
-    shots: list[int | None] = [None, 8]  # None = full data
-    unimodal: bool = True
-    budget: Budget = Budget()
-
-    @field_validator("strategies")
-    @classmethod
-    def _known(cls, v: list[str]) -> list[str]:
-        from climb.models.fusion import FUSION_STRATEGIES
-
-        unknown = [s for s in v if s not in FUSION_STRATEGIES]
-        if unknown:
-            raise ValueError(f"unknown fusion strategies {unknown}; known: {', '.join(FUSION_STRATEGIES)}")
-        return v
-
-
-class Protocols(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    single: SingleProtocol | None = None
-    multitask: MultitaskProtocol | None = None
-    fewshot: FewshotProtocol | None = None
-    fusion: FusionProtocol | None = None
-
-
 class Suite(BaseModel):
     """A benchmark suite: datasets x encoders x protocols x seeds, budgets and compute."""
 
@@ -247,7 +175,7 @@ class Suite(BaseModel):
     paired: bool = True  # multitask-vs-single paired differences
     datasets: dict[str, DatasetSpec] = Field(min_length=1)
     encoders: dict[str, list[EncoderSpec]] = {}
-    protocols: Protocols
+    protocols: dict[str, Any]  # protocol name -> its section, validated by the protocol's spec model
     # imported before the suite is read: modules (climb.plugins, e.g. a lab's builders) and dataset
     # declarations (`my_cohort.yaml`, climb.prepare.declared; relative to the suite file)
     plugins: list[str] = []
@@ -271,27 +199,36 @@ class Suite(BaseModel):
             raise ValueError(f"unknown input kinds {unknown}; kinds: {', '.join(INPUT_KINDS)}")
         return v
 
+    @field_validator("protocols")
+    @classmethod
+    def _protocol_specs(cls, v: dict[str, Any]) -> dict[str, Any]:
+        """Each section validated by its registered protocol's spec model, in the protocols' run order."""
+        from climb.benchmark.protocols import get_protocol
+
+        specs = {}
+        for name, section in v.items():
+            proto = get_protocol(name)
+            try:
+                specs[name] = proto.spec.model_validate(section or {})
+            except ValidationError as e:
+                raise ValueError("; ".join(f"{'.'.join(map(str, (name, *err['loc'])))}: {err['msg']}"
+                                           for err in e.errors())) from None
+        return dict(sorted(specs.items(), key=lambda kv: get_protocol(kv[0]).order))
+
     @model_validator(mode="after")
     def _references(self) -> "Suite":
-        p = self.protocols
-        named = {
-            "protocols.single.datasets": (p.single.datasets or []) if p.single else [],
-            **{f"protocols.multitask.groups.{g}.datasets": grp.datasets
-               for g, grp in (p.multitask.groups.items() if p.multitask else [])},
-            "protocols.fewshot.datasets": p.fewshot.datasets if p.fewshot else [],
-            "references": list(self.references),
-        }
-        for where, names in named.items():
-            missing = [n for n in names if n not in self.datasets]
-            if missing:
-                raise ValueError(f"{where}: {missing} not listed under `datasets`")
-        needing = [i for i in ("multitask", "multitask_heldout") if p.fewshot and i in p.fewshot.inits]
-        if needing:
-            groups = p.multitask.groups if p.multitask else {}
-            orphan = [d for d in p.fewshot.datasets if not any(d in g.datasets for g in groups.values())]
-            if orphan:
-                raise ValueError(f"protocols.fewshot: init {needing} needs a multitask group containing {orphan}")
+        from climb.benchmark.protocols import get_protocol
+
+        self.check_listed("references", list(self.references))
+        for name, spec in self.protocols.items():
+            get_protocol(name).check(spec, self)
         return self
+
+    def check_listed(self, where: str, names: list[str]) -> None:
+        """Raise (naming the field `where`) if any of `names` is not listed under `datasets`."""
+        missing = [n for n in names if n not in self.datasets]
+        if missing:
+            raise ValueError(f"{where}: {missing} not listed under `datasets`")
 
     def reference_numbers(self) -> list[dict[str, Any]]:
         """The run's own reference numbers, for its manifest: this suite's `references:` and
@@ -321,10 +258,13 @@ class Suite(BaseModel):
         return merged
 
     def cells(self, kinds: dict[str, str]) -> list["Cell"]:
-        """Every cell in run order; `kinds` maps each dataset to its input kind."""
-        return [*self._single(kinds), *self._multitask(kinds), *self._fewshot(kinds), *self._fusion()]
+        """Every cell in run order (each protocol's `cells`); `kinds` maps each dataset to its input kind."""
+        from climb.benchmark.protocols import get_protocol
 
-    def _encoders_for(self, dataset: str, kind: str) -> list[EncoderSpec]:
+        return [c for name, spec in self.protocols.items() for c in get_protocol(name).cells(spec, self, kinds)]
+
+    def encoders_for(self, dataset: str, kind: str) -> list[EncoderSpec]:
+        """The dataset's own encoders, else the suite's encoders of its input kind."""
         spec = self.datasets[dataset]
         if spec.encoders is not None:
             return [self.encoder(n) for n in spec.encoders]
@@ -332,84 +272,6 @@ class Suite(BaseModel):
             raise SuiteError(f"suite {self.name}: no encoder for input kind {kind!r} (dataset {dataset}); "
                              f"add `encoders: {{{kind}: [...]}}` or `datasets.{dataset}.encoders`")
         return self.encoders[kind]
-
-    def _single(self, kinds: dict[str, str]) -> list["Cell"]:
-        proto = self.protocols.single
-        if proto is None:
-            return []
-        out = []
-        for ds in proto.datasets or list(self.datasets):
-            for enc in self._encoders_for(ds, kinds[ds]):
-                for seed in self.seeds:
-                    budget = self.budget_for(enc.budget, self.datasets[ds].budget, proto.budget)
-                    out.append(Cell("single", (ds,), enc.name, seed, budget, enc.kwargs))
-        return out
-
-    def _group_encoder(self, name: str, group: MultitaskGroup, kinds: dict[str, str]) -> EncoderSpec:
-        if group.encoder:
-            return self.encoder(group.encoder)
-        found = {kinds[d] for d in group.datasets}
-        if len(found) > 1:
-            raise SuiteError(f"suite {self.name}: multitask group {name} mixes input kinds {sorted(found)}")
-        return self._encoders_for(group.datasets[0], found.pop())[0]
-
-    def _multitask(self, kinds: dict[str, str]) -> list["Cell"]:
-        proto = self.protocols.multitask
-        if proto is None:
-            return []
-        out = []
-        for gname, group in proto.groups.items():
-            enc = self._group_encoder(gname, group, kinds)
-            for seed in self.seeds:
-                budget = self.budget_for(enc.budget, proto.budget, group.budget)
-                out.append(Cell("multitask", tuple(group.datasets), enc.name, seed, budget, enc.kwargs,
-                                group=gname, extra={"sampling": group.sampling}))
-        return out
-
-    def multitask_cell_for(self, dataset: str, encoder: str, seed: int, kinds: dict[str, str]) -> "Cell | None":
-        """The multitask cell (same encoder and seed) whose group contains `dataset`."""
-        for cell in self._multitask(kinds):
-            if dataset in cell.datasets and cell.encoder == encoder and cell.seed == seed:
-                return cell
-        return None
-
-    def _fewshot(self, kinds: dict[str, str]) -> list["Cell"]:
-        proto = self.protocols.fewshot
-        if proto is None:
-            return []
-        out = []
-        for ds in proto.datasets:
-            for enc in self._fewshot_encoders(ds, kinds):
-                for seed in proto.seeds or self.seeds:
-                    budget = self.budget_for(enc.budget, self.datasets[ds].budget, proto.budget)
-                    extra = {"shots": proto.shots, "inits": proto.inits, "modes": proto.modes}
-                    if "multitask_heldout" in proto.inits:  # pretrained inside the cell on the group's others
-                        extra["pretrain_on"] = self._group_others(ds)
-                    out.append(Cell("fewshot", (ds,), enc.name, seed, budget, enc.kwargs, extra=extra))
-        return out
-
-    def _group_others(self, ds: str) -> list[str]:
-        """The other datasets of the multitask group holding `ds`."""
-        groups = self.protocols.multitask.groups.values() if self.protocols.multitask else []
-        return next(([d for d in g.datasets if d != ds] for g in groups if ds in g.datasets), [])
-
-    def _fewshot_encoders(self, ds: str, kinds: dict[str, str]) -> list[EncoderSpec]:
-        """With a multitask init: the encoder of the multitask group holding `ds` (it must match)."""
-        proto = self.protocols.fewshot
-        if proto is not None and {"multitask", "multitask_heldout"} & set(proto.inits) and self.protocols.multitask:
-            for gname, group in self.protocols.multitask.groups.items():
-                if ds in group.datasets:
-                    return [self._group_encoder(gname, group, kinds)]
-        return self._encoders_for(ds, kinds[ds])[:1]
-
-    def _fusion(self) -> list["Cell"]:
-        proto = self.protocols.fusion
-        if proto is None:
-            return []
-        budget = self.budget_for(proto.budget)
-        return [Cell("fusion", (preset,), "preset", seed, budget, {},
-                     extra={"strategies": proto.strategies, "shots": proto.shots, "unimodal": proto.unimodal})
-                for preset in proto.presets for seed in self.seeds]
 
 
 @dataclass(frozen=True)

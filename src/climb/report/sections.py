@@ -524,5 +524,7 @@ def _first_number(rows: pd.DataFrame, column: str) -> float:
     return float(values.iloc[0]) if len(values) else math.nan
 
 
-SECTIONS = (opening_section, header_section, metrics_section, curves_section, multitask_section, fewshot_section,
-            fusion_section, references_section, distribution_section, timing_section)
+from climb.report.transfer import transfer_section  # noqa: E402 (it reads this module's helpers lazily)
+
+SECTIONS = (opening_section, header_section, metrics_section, curves_section, multitask_section, transfer_section,
+            fewshot_section, fusion_section, references_section, distribution_section, timing_section)

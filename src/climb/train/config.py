@@ -68,7 +68,9 @@ class TrainConfig(BaseModel):
     strategy: str = "auto"
     precision: str = "32-true"  # e.g. "bf16-mixed" on GPUs
     num_nodes: int = 1
-    # evaluation
+    # evaluation; external validation: other prepared datasets with the same task type and label
+    # names, tested (every split) with the head of the training dataset they match
+    test_on: list[str] = []
     n_boot: int = Field(200, ge=0)
     out_dir: Path = Path("runs/train")
     run_name: str | None = None
@@ -112,7 +114,7 @@ class TrainConfig(BaseModel):
 
 
 # settings that do not change what a run computes: a run may resume under other values
-RESUMABLE_CHANGES = frozenset({"out_dir", "run_name", "n_boot", "num_workers", "accelerator", "devices",
+RESUMABLE_CHANGES = frozenset({"out_dir", "run_name", "n_boot", "test_on", "num_workers", "accelerator", "devices",
                                "strategy", "num_nodes"})
 
 

@@ -271,8 +271,34 @@ def make_trainer(settings: Any, run_dir: Path, *, select: bool, callbacks: Seque
     return Run(trainer, ckpt, speed, run_dir)
 
 
+def predict_loaders(module: L.LightningModule, loaders: Sequence[Any], settings: Any) -> list[list[Any]]:
+    """Lightning's predict loop (`module.predict_step`) over each loader, on one device of `settings.accelerator`
+    in full precision (rank zero, after fit; as the hand-written loops it replaces): the outputs per loader."""
+    import logging
+
+    chatter = logging.getLogger("lightning.pytorch.utilities.rank_zero")  # "GPU available: ..." once per fit is enough
+    level = chatter.level
+    chatter.setLevel(logging.WARNING)
+    try:
+        trainer = L.Trainer(accelerator=settings.accelerator, devices=1, num_nodes=1, precision="32-true",
+                            logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                            enable_model_summary=False)
+        out = trainer.predict(module, dataloaders=list(loaders))
+    finally:
+        chatter.setLevel(level)
+    return out if len(loaders) > 1 else [out]
+
+
+def stack_predictions(outputs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The per-batch {"y", "score", "patient_id"} outputs of a predict step, joined in batch order."""
+    import numpy as np
+
+    return {"y": np.concatenate([o["y"] for o in outputs]), "score": np.concatenate([o["score"] for o in outputs]),
+            "patient_id": np.asarray([p for o in outputs for p in o["patient_id"]])}
+
+
 __all__ = [
     "CheckpointError", "LR_SCHEDULES", "LRSchedule", "PRECISIONS", "Run", "StepSeed", "Throughput",
     "check_precision", "global_rank", "is_rank_zero", "load_checkpoint", "load_tested", "lr_factor",
-    "make_trainer", "record_outputs", "resume_path", "run_checkpoint", "step_seed",
+    "make_trainer", "predict_loaders", "record_outputs", "stack_predictions", "resume_path", "run_checkpoint", "step_seed",
 ]

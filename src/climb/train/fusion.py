@@ -48,7 +48,8 @@ from climb.models.fusion import FUSION_STRATEGIES, make_fusion
 from climb.train.config import RESUMABLE_CHANGES, ModelSelection, claim_run_dir, selects_on_val
 from climb.train.data import SeededShardSampler, set_loader_epoch
 from climb.safeio import atomic_write_text
-from climb.train.engine import check_precision, is_rank_zero, make_trainer, record_outputs
+from climb.train.engine import (check_precision, is_rank_zero, make_trainer, predict_loaders, record_outputs,
+                                stack_predictions)
 from climb.train.module import input_channels, label_stats, task_loss, val_score
 from climb.train.protocols import save_npz
 
@@ -552,7 +553,6 @@ def run_fusion(cfg: FusionConfig, quiet: bool = True, callbacks: Sequence[Callba
     if not run.trainer.is_global_zero:
         return FusionResult(cfg, [], {}, run_dir, run.seconds)
     run.load_tested(module)  # weights loaded in place: no second construction of (large) encoders
-    module.to(_eval_device(cfg))
     rows, preds = evaluate_fusion(module, data, cfg)
     module.cpu()
     for m, enc in module.encoders.items():
@@ -566,31 +566,27 @@ def run_fusion(cfg: FusionConfig, quiet: bool = True, callbacks: Sequence[Callba
     return FusionResult(cfg, rows, preds, run_dir, run.seconds, extra={"samples_per_second": run.speed.rate})
 
 
-def _eval_device(cfg: FusionConfig) -> torch.device:
-    if cfg.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
-        return torch.device("cuda")
-    return torch.device("cpu")
+class FusionScorer(L.LightningModule):
+    """Lightning's predict step for a fusion model (the modalities in `model.absent` dropped)."""
+
+    def __init__(self, model: FusionModule):
+        super().__init__()
+        self.model = model
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
+        scores = self.model.loss.scores(self.model(batch).float())
+        return {"y": batch["label"].cpu().numpy(), "score": scores.cpu().numpy(), "patient_id": list(batch["patient_id"])}
 
 
-def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
-
-
-@torch.no_grad()
 def predict_fusion(model: FusionModule, ds: Dataset, collate: Any, absent: Sequence[str] = (),
                    batch_size: int = 64) -> dict[str, np.ndarray]:
-    """Labels, scores and patient ids of `ds` with the modalities in `absent` dropped."""
-    model.eval()
+    """Labels, scores and patient ids of `ds` with the modalities in `absent` dropped (`Trainer.predict`)."""
     model.absent = set(absent)
-    ys, ss, pids = [], [], []
     try:
-        for batch in _eval_loader(ds, collate, batch_size):
-            ss.append(model.loss.scores(model(_to_device(batch, model.device)).float()).cpu().numpy())
-            ys.append(batch["label"].cpu().numpy())
-            pids.extend(batch["patient_id"])
+        outputs = predict_loaders(FusionScorer(model), [_eval_loader(ds, collate, batch_size)], model.cfg)[0]
     finally:
         model.absent = set()
-    return {"y": np.concatenate(ys), "score": np.concatenate(ss), "patient_id": np.asarray(pids)}
+    return stack_predictions(outputs)
 
 
 def evaluate_fusion(model: FusionModule, data: FusionData, cfg: FusionConfig

@@ -22,16 +22,15 @@ from typing import Any
 
 import lightning as L
 import numpy as np
-import torch
 from lightning.pytorch.callbacks import Callback
 
-from climb.evaluate.bootstrap import bootstrap_metrics
-from climb.evaluate.metrics import ResultRow, result_rows, to_frame
+from climb.evaluate.metrics import ResultRow, to_frame
 from climb.models import save_encoder
 from climb.errors import ClimbError, ClimbUsageError
 from climb.safeio import atomic_write_bytes, atomic_write_text
 from climb.train.config import TrainConfig, claim_run_dir
 from climb.train.data import TaskData, build_task, eval_loader, set_loader_epoch, train_loader
+from climb.train.evaluation import check_test_on, evaluate_module, predict  # noqa: F401 (predict re-exported)
 from climb.train.engine import Throughput, make_trainer, record_outputs, run_checkpoint  # noqa: F401 (re-exported)
 from climb.train.module import ClimbModule, encoder_modality
 
@@ -111,39 +110,6 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
     return RunResult(cfg, rows, preds, run_dir, encoder_path, run.seconds, run.speed.rate, tested_checkpoint=tested)
 
 
-@torch.no_grad()
-def predict(model: ClimbModule, task: TaskData, split: str = "test",
-            batch_size: int = 128) -> dict[str, np.ndarray]:
-    """Labels, scores (probabilities / predictions) and patient ids of one split."""
-    ds = getattr(task, split)
-    model.eval()
-    ys, ss, pids = [], [], []
-    for batch in eval_loader(ds, batch_size):
-        ss.append(model.losses[task.name].scores(model(batch, task.name).float()).cpu().numpy())
-        ys.append(batch["label"].cpu().numpy())
-        pids.extend(batch["patient_id"])
-    return {"y": np.concatenate(ys), "score": np.concatenate(ss), "patient_id": np.asarray(pids)}
-
-
-def evaluate_module(model: ClimbModule, tasks: dict[str, TaskData], cfg: TrainConfig, protocol: str,
-                    init: str | None = None) -> tuple[list[ResultRow], dict[str, dict[str, np.ndarray]]]:
-    """Test-split metrics with patient-level bootstrap CIs for every task, typed setting columns filled."""
-    rows: list[ResultRow] = []
-    preds = {}
-    setting = {"protocol": protocol, "encoder": cfg.encoder, "seed": cfg.seed, "trained_on": "+".join(cfg.datasets),
-               "shots": cfg.shots, "init": init or ("pretrained" if cfg.pretrained else "scratch"),
-               "mode": "linear_probe" if cfg.freeze_encoder else "finetune"}
-    for name, task in tasks.items():
-        if task.test is None:
-            continue
-        p = predict(model, task)
-        preds[name] = p
-        cis = bootstrap_metrics(task.task.value, p["y"], p["score"], groups=p["patient_id"],
-                                n_boot=cfg.n_boot, seed=cfg.seed)
-        rows += result_rows(cis, dataset=name, split="test", task=task.task.value, **setting)
-    return rows, preds
-
-
 def _write_outputs(run_dir: Path, rows: list[ResultRow], preds: dict[str, dict[str, np.ndarray]],
                    seconds: float, rate: float) -> None:
     frame = to_frame(rows)
@@ -207,7 +173,7 @@ def few_shot(base: TrainConfig, shots: Sequence[int] = (1, 8, 32), seeds: Sequen
 
 def preflight(cfg: TrainConfig) -> None:
     """Check what a run needs before any work: the encoder is registered, the datasets are prepared,
-    the pretrained checkpoint is a readable encoder file. Errors are one line naming the input."""
+    the pretrained checkpoint is a readable encoder file, the `test_on` datasets share the labels. Errors are one line naming the input."""
     from climb.models import EncoderError, get_spec
     from climb.models.registry import checkpoint_config
     from climb.prepare import open_prepared
@@ -216,7 +182,7 @@ def preflight(cfg: TrainConfig) -> None:
         get_spec(cfg.encoder)
     except KeyError as exc:
         raise ClimbUsageError(str(exc.args[0]) if exc.args else str(exc)) from None
-    for name in cfg.datasets:
+    for name in [*cfg.datasets, *cfg.test_on]:
         try:
             open_prepared(name)
         except FileNotFoundError as exc:
@@ -228,6 +194,8 @@ def preflight(cfg: TrainConfig) -> None:
             checkpoint_config(cfg.pretrained)
         except EncoderError as exc:
             raise ClimbUsageError(str(exc)) from None
+    if cfg.test_on:
+        check_test_on(cfg)
 
 
 class DatasetNotPrepared(ClimbError, FileNotFoundError):
