@@ -33,7 +33,9 @@ class TrainConfig(BaseModel):
     encoder: str
     encoder_kwargs: dict[str, Any] = {}
     input_field: str | None = None  # default: the first field whose kind the encoder reads
-    pretrained: Path | None = None  # local encoder checkpoint (climb or timm weights)
+    # starting weights: a zoo or timm tag, `hf-hub:org/repo[@rev]`, or a local file / published folder
+    # (climb.models.weights); the load transform then follows the weights' input contract
+    pretrained: str | Path | None = None
     freeze_encoder: bool = False  # linear probe
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(64, ge=1)

@@ -68,7 +68,9 @@ class ModalityConfig(BaseModel):
     fields: list[str] = Field(min_length=1)  # several scalar/tabular fields = one gathered vector
     encoder: str
     encoder_kwargs: dict[str, Any] = {}
-    pretrained: Path | None = None  # local single-modality checkpoint (encoder.safetensors)
+    # starting weights (as TrainConfig.pretrained): a single-modality encoder.safetensors, a published
+    # folder, an hf-hub: id, or a zoo / timm tag
+    pretrained: str | Path | None = None
     freeze: bool = False  # frozen encoders also stay in eval mode
 
 
@@ -388,7 +390,7 @@ class FusionModule(L.LightningModule):
         self.encoders = nn.ModuleDict()
         for m, mc in cfg.modalities.items():
             enc = create_encoder(mc.encoder, in_channels=info["modalities"][m]["in_channels"],
-                                 pretrained_path=mc.pretrained, **mc.encoder_kwargs)
+                                 pretrained=mc.pretrained, **mc.encoder_kwargs)
             if mc.freeze:
                 enc.requires_grad_(False).eval()
             self.encoders[m] = enc
@@ -627,18 +629,20 @@ def unimodal_config(base: FusionConfig, modality: str, **update: Any) -> FusionC
                                    "strategy": "late_average", "modality_dropout": 0.0, "protocol": None, **update})
 
 
-def _with_pretrained(base: FusionConfig, paths: Mapping[str, Path | None]) -> dict[str, ModalityConfig]:
+def _with_pretrained(base: FusionConfig, paths: Mapping[str, str | Path | None]) -> dict[str, ModalityConfig]:
     unknown = sorted(set(paths) - set(base.modalities))
     if unknown:
         raise KeyError(f"pretrained checkpoints for unknown modalities {unknown}; modalities: {list(base.modalities)}")
+    from climb.models.weights import check_pretrained
+
     for m, p in paths.items():
-        if p is not None and not Path(p).is_file():
-            raise FileNotFoundError(f"pretrained encoder for {m!r}: {p} is not a file")
+        if p is not None:
+            check_pretrained(p, base.modalities[m].encoder)
     return {m: mc.model_copy(update={"pretrained": paths.get(m)}) for m, mc in base.modalities.items()}
 
 
 def fusion_protocol(dataset: str | FusionConfig, *, strategies: Sequence[str] = FUSION_STRATEGIES,
-                    shots: Sequence[int | None] = (None, 8), pretrained: Mapping[str, Path | None] | None = None,
+                    shots: Sequence[int | None] = (None, 8), pretrained: Mapping[str, str | Path | None] | None = None,
                     unimodal: bool = True, seeds: Sequence[int] = (0,), out_dir: Path | None = None,
                     quiet: bool = True, callbacks: Callable[[str], Sequence[Callback]] | None = None,
                     fresh: bool = False, **overrides: Any) -> pd.DataFrame:

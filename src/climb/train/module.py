@@ -19,7 +19,7 @@ from torch import nn
 from climb.evaluate.metrics import compute_metrics, headline
 from climb.models import create_encoder, get_spec, make_head, make_loss
 from climb.models.heads import RegressionLoss, TaskLoss
-from climb.models.registry import checkpoint_config
+from climb.models.weights import Weights, resolve
 from climb.train.config import TrainConfig
 from climb.train.data import TaskData
 
@@ -59,6 +59,29 @@ def _adapter(kind: str, c_in: int, c_out: int) -> nn.Module:
     return layer
 
 
+def encoder_width(channels: list[int | None], weights: Weights | None) -> int | None:
+    """The encoder's input width: the pretrained weights' own, else the widest task's.
+
+    The widest input feeds the encoder directly; narrower ones are lifted by an adapter, so no
+    dataset loses channels (12-lead PTB-XL is never squeezed into 1 lead). Pretrained weights
+    keep the width they were trained with (saved settings, zoo entry or input contract: a
+    grayscale dataset reaches an RGB ImageNet encoder through the adapter, tiled).
+    """
+    if not channels or channels[0] is None:
+        return None
+    pretrained = weights.in_channels() if weights is not None else None
+    return pretrained if pretrained is not None else max(channels)
+
+
+def encoder_kwargs(cfg: TrainConfig, tasks: dict[str, dict[str, Any]], weights: Weights | None) -> dict[str, Any]:
+    """Encoder settings: the pretrained weights' saved ones, then the input contract's adaptation
+    (e.g. LaBraM's channel names), then the configuration's `encoder_kwargs` (which win)."""
+    stored = (weights.stored_config() or {}) if weights is not None else {}
+    stored.pop("in_channels", None)
+    adapted = next((t["encoder_kwargs"] for t in tasks.values() if t.get("encoder_kwargs")), {})
+    return {**stored, **adapted, **cfg.encoder_kwargs}
+
+
 class ClimbModule(L.LightningModule):
     """Shared encoder + per-task heads; validation logs per-task AUROC and `val/score`."""
 
@@ -67,15 +90,10 @@ class ClimbModule(L.LightningModule):
         self.save_hyperparameters()
         cfg = TrainConfig.model_validate(config)
         self.cfg, self.task_info = cfg, tasks
-        channels = [t["in_channels"] for t in tasks.values()]
-        # the widest input feeds the encoder directly; narrower ones are lifted by an adapter,
-        # so no dataset loses channels (12-lead PTB-XL is never squeezed into 1 lead)
-        enc_in = max(channels) if channels[0] is not None else None
-        stored = checkpoint_config(cfg.pretrained) if cfg.pretrained is not None else None
-        if stored is not None and stored.get("in_channels") is not None and enc_in is not None:
-            enc_in = int(stored["in_channels"])  # a pretrained encoder keeps its input width: adapt to it
-        self.encoder = create_encoder(cfg.encoder, in_channels=enc_in, pretrained_path=cfg.pretrained,
-                                      **cfg.encoder_kwargs)
+        weights = resolve(cfg.pretrained, cfg.encoder) if cfg.pretrained is not None else None
+        enc_in = encoder_width([t["in_channels"] for t in tasks.values()], weights)
+        self.encoder = create_encoder(cfg.encoder, in_channels=enc_in, pretrained=cfg.pretrained,
+                                      **encoder_kwargs(cfg, tasks, weights))
         if cfg.freeze_encoder:
             self.encoder.requires_grad_(False)
         dim = self.encoder.out_dim
@@ -97,7 +115,7 @@ class ClimbModule(L.LightningModule):
             info[name] = {"task": t.task.value, "n_out": t.n_out, "field": t.field, "kind": t.kind,
                           "in_channels": input_channels(t.kind, example), "label_names": t.label_names,
                           "label_stats": label_stats(t.task, t.train_labels, len(t.label_names)),
-                          "has_val": t.val is not None}
+                          "has_val": t.val is not None, "encoder_kwargs": t.encoder_kwargs}
         return info
 
     # ------------------------------------------------------------ forward
