@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 
 from climb.cli import app
 from climb.models.contract import ContractError, InputContract
-from climb.models.publish import copy_into_hub_cache, publish
+from climb.models.publish import copy_into_hub_cache
 from climb.train import TrainConfig, train
 from climb.train.data import build_task, pretrained_contract
 from climb.train.module import ClimbModule
-from helpers import prepare_into
+from helpers import prepare_into, published_ecg200
 
 FAST = {"epochs": 1, "batch_size": 16, "limit_train_batches": 2, "n_boot": 10}
 
@@ -30,16 +30,9 @@ FAST = {"epochs": 1, "batch_size": 16, "limit_train_batches": 2, "n_boot": 10}
 @pytest.fixture(scope="module")
 def home(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """ECG200 and BreastMNIST prepared, and one ECG200 run published as a climb model folder."""
-    from helpers import _climb_home
-
     home = tmp_path_factory.mktemp("pretrained_home")
     prepare_into(home, {"breastmnist": shared_data / "medmnist"})
-    with _climb_home(home):
-        from climb.prepare import prepare
-
-        prepare("ecg200")
-        run = train(TrainConfig(datasets=["ecg200"], encoder="resnet1d_wang", out_dir=home / "runs", **FAST))
-        publish(run.run_dir, home / "published")
+    published_ecg200(home)
     return home
 
 

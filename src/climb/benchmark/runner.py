@@ -44,6 +44,7 @@ from climb.benchmark.suite import Cell, DatasetSpec, Suite, SuiteError, input_ki
 from climb.safeio import atomic_write_json
 
 DONE, FAILED, MISSING = "done", "failed", "missing-data"
+MISSING_WEIGHTS = "missing-weights"  # pretrained weights neither cached nor downloadable (how to get them)
 EXTRA_COLUMNS = ["cell", "suite", "wall_seconds", "train_samples_per_second"]
 COMPUTE_KEYS = ("accelerator", "devices", "strategy", "precision", "num_nodes")
 
@@ -187,7 +188,7 @@ class PlannedCell:
     """A cell and what the runner will do with it."""
 
     cell: Cell
-    action: str  # run | done (kept) | missing-data | skipped (--only)
+    action: str  # run | done (kept) | missing-data | missing-weights | skipped (--only)
     message: str | None = None
     fingerprint: str | None = None  # of the cell's full spec (climb.benchmark.cells.spec_fingerprint)
     fresh: bool = False  # start its trainings over (spec changed, or --no-resume) instead of resuming
@@ -255,9 +256,21 @@ def plan(suite: Suite, out_dir: Path, data: dict[str, DataStatus], *, resume: bo
             message = "; ".join(s.message or s.name for s in absent)
             planned.append(PlannedCell(cell, MISSING, message, fingerprint))
             continue
+        no_weights = missing_weights(cell)
+        if no_weights:
+            planned.append(PlannedCell(cell, MISSING_WEIGHTS, no_weights, fingerprint))
+            continue
         redo = None if not record or not resume else f"redo: {'; '.join(why)}"
         planned.append(PlannedCell(cell, "run", redo, fingerprint, fresh=not resume or changed))
     return planned
+
+
+def missing_weights(cell: Cell) -> str | None:
+    """Why some pretrained weights of `cell` cannot be had now (climb.models.weights.unavailable), else None."""
+    from climb.models.weights import unavailable
+
+    problems = [p for p in (unavailable(spec, cell.encoder) for spec in cell.weights) if p]
+    return "; ".join(problems) or None
 
 
 # ---------------------------------------------------------------- running cells
@@ -309,6 +322,8 @@ def run_single(cell: Cell, ctx: CellContext) -> None:
     from climb.train import train
 
     update = {"sampling": cell.extra["sampling"]} if "sampling" in cell.extra else {}
+    if "pretrained" in cell.extra:  # a pretrained encoder of the suite, fine-tuned or linear-probed
+        update.update(pretrained=cell.extra["pretrained"], freeze_encoder=cell.extra["mode"] == "linear_probe")
     # the cell directory is the run directory: train() writes its results.csv (and run.json)
     train(ctx.train_config(cell, **update), protocol=cell.protocol, callbacks=ctx.callbacks(cell.id), fresh=ctx.fresh)
 
@@ -322,7 +337,7 @@ def run_fewshot(cell: Cell, ctx: CellContext) -> None:
     from climb.train import train
 
     dataset = cell.datasets[0]
-    inits: dict[str, Path | None] = {}
+    inits: dict[str, str | Path | None] = {}
     for init in cell.extra["inits"]:
         if init == "scratch":
             inits[init] = None
@@ -330,6 +345,7 @@ def run_fewshot(cell: Cell, ctx: CellContext) -> None:
             inits[init] = _heldout_encoder(cell, ctx)
         else:
             inits[init] = _multitask_encoder(cell, ctx)
+    inits.update(cell.extra.get("pretrained", {}))  # published encoders, by label
     frames = []
     for k in cell.extra["shots"]:
         for init, path in inits.items():
@@ -471,8 +487,9 @@ def _check_results(path: Path) -> None:
         raise RuntimeError("the cell's results.csv holds no rows")
 
 
-def missing_record(cell: Cell, ctx: CellContext, message: str, fingerprint: str | None = None) -> dict[str, Any]:
-    record = {"cell": cell.spec(), "fingerprint": fingerprint, "status": MISSING, "error": message,
+def missing_record(cell: Cell, ctx: CellContext, message: str, fingerprint: str | None = None,
+                   status: str = MISSING) -> dict[str, Any]:
+    record = {"cell": cell.spec(), "fingerprint": fingerprint, "status": status, "error": message,
               "wall_seconds": 0.0, "started": _now(), "finished": _now(), "warnings": []}
     if _rank() == 0:
         _atomic_json(ctx.cells_dir / cell.id / "cell.json", record)
@@ -672,8 +689,8 @@ def _run_suite(suite: Suite, out_dir: Path, resume: bool, only: str | None, over
             _set_aside(out_dir / "cells" / p.cell.id)  # its trainings start over (ctx.fresh), none resumes
         ctx.fresh = p.fresh
         prog.cell_started(p.cell, p.message)
-        record = missing_record(p.cell, ctx, p.message or "", p.fingerprint) if p.action == MISSING \
-            else run_cell(p.cell, ctx, p.fingerprint)
+        record = missing_record(p.cell, ctx, p.message or "", p.fingerprint, p.action) \
+            if p.action in (MISSING, MISSING_WEIGHTS) else run_cell(p.cell, ctx, p.fingerprint)
         manifest.cell(p.cell.id, record)
         manifest.write()
         prog.cell_finished(p.cell, record)

@@ -24,6 +24,7 @@ lists them in run order (multitask before the few-shot cells that start from it)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -110,14 +111,40 @@ class DatasetSpec(BaseModel):
         return "shared" if self.shared is not None else "package" if self.package else "download"
 
 
+Mode = Literal["finetune", "linear_probe"]
+
+
 class EncoderSpec(BaseModel):
-    """An encoder of the registry with its kwargs and an optional budget override."""
+    """An encoder of the registry with its kwargs, optional starting weights and a budget override.
+
+    `pretrained`: what `create_encoder(name, pretrained=...)` takes (a zoo or timm tag,
+    `hf-hub:org/repo[@rev]`, a local file or published folder; `true` = the encoder's default
+    zoo weights). Such an encoder is a variant of its own (`name@weights` in cell ids), so one
+    suite lists the same architecture from scratch and pretrained.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     kwargs: dict[str, Any] = {}
     budget: Budget = Budget()
+    pretrained: str | bool | None = None
+
+    @field_validator("pretrained")
+    @classmethod
+    def _weights(cls, v: str | bool | None) -> str | bool | None:
+        return None if v is False else v
+
+    @property
+    def variant(self) -> str | None:
+        """The weights in a cell id: `pretrained` for `pretrained: true`, else the spec made path-safe."""
+        if self.pretrained is None:
+            return None
+        return "pretrained" if self.pretrained is True else re.sub(r"[^A-Za-z0-9_.-]+", "-", str(self.pretrained)).strip("-")
+
+    def settings(self, mode: str = "finetune") -> dict[str, Any]:
+        """The cell fields of this encoder: its weights and the training mode (nothing when from scratch)."""
+        return {} if self.pretrained is None else {"pretrained": self.pretrained, "mode": mode}
 
     @model_validator(mode="before")
     @classmethod
@@ -129,6 +156,9 @@ class SingleProtocol(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     datasets: list[str] | None = None  # None: every dataset of the suite
+    # how pretrained encoders are trained: fine-tuned, and/or a linear probe on the frozen encoder
+    # (encoders from scratch are always fine-tuned: a frozen random encoder says nothing)
+    modes: list[Mode] = Field(["finetune"], min_length=1)
     budget: Budget = Budget()
 
 
@@ -158,7 +188,10 @@ class FewshotProtocol(BaseModel):
     # held out: the CLIMB transfer protocol); multitask = the group's own multitask encoder, which
     # saw the target's train split (adaptation, not transfer)
     inits: list[Literal["scratch", "multitask_heldout", "multitask"]] = ["scratch", "multitask_heldout"]
-    modes: list[Literal["finetune", "linear_probe"]] = ["finetune"]
+    # more inits from published weights, label -> what `create_encoder(pretrained=...)` takes
+    # (e.g. {climb_ecg: "hf-hub:org/ecg-encoder"}): transfer from any published encoder
+    pretrained: dict[str, str] = {}
+    modes: list[Mode] = ["finetune"]
     seeds: list[int] | None = None  # default: the suite's seeds
     budget: Budget = Budget()
 
@@ -167,6 +200,14 @@ class FewshotProtocol(BaseModel):
     def _positive(cls, v: list[int]) -> list[int]:
         if any(k < 1 for k in v):
             raise ValueError("shots must be >= 1")
+        return v
+
+    @field_validator("pretrained")
+    @classmethod
+    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
+        taken = sorted(set(v) & {"scratch", "multitask_heldout", "multitask"})
+        if taken:
+            raise ValueError(f"pretrained init labels {taken} are reserved (scratch, multitask_heldout, multitask)")
         return v
 
 
@@ -250,6 +291,14 @@ class Suite(BaseModel):
                 raise ValueError(f"protocols.fewshot: init {needing} needs a multitask group containing {orphan}")
         return self
 
+    @model_validator(mode="after")
+    def _weights_named(self) -> "Suite":
+        for kind, specs in self.encoders.items():
+            for enc in specs:
+                if enc.pretrained is not None:
+                    _check_weights(enc.pretrained, enc.name, f"encoders.{kind}.{enc.name}.pretrained")
+        return self
+
     # ------------------------------------------------------------ expansion into cells
 
     def encoder(self, name: str) -> EncoderSpec:
@@ -285,9 +334,11 @@ class Suite(BaseModel):
         out = []
         for ds in proto.datasets or list(self.datasets):
             for enc in self._encoders_for(ds, kinds[ds]):
-                for seed in self.seeds:
-                    budget = self.budget_for(enc.budget, self.datasets[ds].budget, proto.budget)
-                    out.append(Cell("single", (ds,), enc.name, seed, budget, enc.kwargs))
+                for mode in proto.modes if enc.pretrained is not None else ["finetune"]:
+                    for seed in self.seeds:
+                        budget = self.budget_for(enc.budget, self.datasets[ds].budget, proto.budget)
+                        out.append(Cell("single", (ds,), enc.name, seed, budget, enc.kwargs,
+                                        variant=_variant(enc, mode), extra=enc.settings(mode)))
         return out
 
     def _group_encoder(self, name: str, group: MultitaskGroup, kinds: dict[str, str]) -> EncoderSpec:
@@ -308,7 +359,8 @@ class Suite(BaseModel):
             for seed in self.seeds:
                 budget = self.budget_for(enc.budget, proto.budget, group.budget)
                 out.append(Cell("multitask", tuple(group.datasets), enc.name, seed, budget, enc.kwargs,
-                                group=gname, extra={"sampling": group.sampling}))
+                                group=gname, variant=_variant(enc), extra={"sampling": group.sampling,
+                                                                           **enc.settings()}))
         return out
 
     def multitask_cell_for(self, dataset: str, encoder: str, seed: int, kinds: dict[str, str]) -> "Cell | None":
@@ -328,6 +380,10 @@ class Suite(BaseModel):
                 for seed in proto.seeds or self.seeds:
                     budget = self.budget_for(enc.budget, self.datasets[ds].budget, proto.budget)
                     extra = {"shots": proto.shots, "inits": proto.inits, "modes": proto.modes}
+                    for label, spec in proto.pretrained.items():
+                        _check_weights(spec, enc.name, f"protocols.fewshot.pretrained.{label}")
+                    if proto.pretrained:
+                        extra["pretrained"] = proto.pretrained
                     if "multitask_heldout" in proto.inits:  # pretrained inside the cell on the group's others
                         extra["pretrain_on"] = self._group_others(ds)
                     out.append(Cell("fewshot", (ds,), enc.name, seed, budget, enc.kwargs, extra=extra))
@@ -369,16 +425,46 @@ class Cell:
     encoder_kwargs: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     group: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    variant: str | None = None  # the encoder's starting weights (and mode) when not from scratch
 
     @property
     def id(self) -> str:
         target = self.group or "+".join(self.datasets)
-        return f"{self.protocol}__{target}__{self.encoder}__seed{self.seed}"
+        encoder = f"{self.encoder}@{self.variant}" if self.variant else self.encoder
+        return f"{self.protocol}__{target}__{encoder}__seed{self.seed}"
+
+    @property
+    def weights(self) -> list[str | bool]:
+        """Every set of pretrained weights the cell starts from (checked before it runs: `missing-weights`)."""
+        pretrained = self.extra.get("pretrained")
+        if pretrained is None:
+            return []
+        return list(pretrained.values()) if isinstance(pretrained, dict) else [pretrained]
 
     def spec(self) -> dict[str, Any]:
         return {"id": self.id, "protocol": self.protocol, "datasets": list(self.datasets), "group": self.group,
                 "encoder": self.encoder, "encoder_kwargs": self.encoder_kwargs, "seed": self.seed,
                 "budget": self.budget, **self.extra}
+
+
+def _check_weights(spec: str | bool, encoder: str, where: str) -> None:
+    """`spec` names weights `encoder` can load (checked offline: fetching is the run's job)."""
+    from climb.models.registry import UnknownEncoderError
+    from climb.models.weights import reference
+
+    try:
+        reference(spec, encoder)
+    except UnknownEncoderError:
+        return  # an unknown encoder name is reported where the suite's encoders are checked
+    except ClimbUsageError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def _variant(enc: EncoderSpec, mode: str = "finetune") -> str | None:
+    """`weights` (fine-tuned) or `weights__linear_probe` in a cell id; None from scratch."""
+    if enc.variant is None:
+        return None
+    return enc.variant if mode == "finetune" else f"{enc.variant}__{mode}"
 
 
 # ---------------------------------------------------------------- loading

@@ -81,34 +81,65 @@ def is_published_reference(name: str | Path) -> bool:
 
 def resolve(spec: str | Path | bool, encoder: str) -> Weights:
     """The local weights file for `spec` (see the module docstring), downloaded if needed."""
-    if spec is True:
-        return _from_entry(default_entry(encoder))
-    text = str(spec)
-    if text.startswith(HUB_PREFIX):
-        return _from_hub_id(text)
-    path = Path(text).expanduser()
+    kind, ref = reference(spec, encoder)
+    if kind == "zoo":
+        return _from_entry(ref)
+    if kind == "timm":
+        return _from_timm_tag(ref)
+    if kind == "hub":
+        return _from_hub_id(ref)
+    path = Path(ref)
     if path.is_dir():
         return _from_folder(path)
     if path.is_file():
         return Weights(path, str(path))
+    raise WeightsUnavailableError(f"{ref}: weights file not found")
+
+
+def reference(spec: str | Path | bool, encoder: str) -> tuple[str, Any]:
+    """What `spec` names for `encoder`, without fetching anything (a suite is checked with it offline).
+
+    ("zoo", ZooEntry) | ("timm", tag) | ("hub", "hf-hub:org/repo[@rev]") | ("path", local path);
+    a spec that names none of these is a usage error.
+    """
+    if spec is True:
+        return "zoo", _loadable(default_entry(encoder))
+    text = str(spec)
+    if text.startswith(HUB_PREFIX):
+        parse_hub_id(text)
+        return "hub", text
+    path = Path(text).expanduser()
+    if path.exists() or os.sep in text or text.endswith(_WEIGHT_SUFFIXES):
+        return "path", str(path)
     entries = zoo()
     if text in entries:
         entry = entries[text]
         if entry.encoder != encoder:
             raise ClimbUsageError(f"zoo weights {text!r} are for encoder {entry.encoder!r}, not {encoder!r}")
-        return _from_entry(entry)
+        return "zoo", _loadable(entry)
     timm_name = get_spec(encoder).factory_kwargs.get("timm_name")
     if timm_name and text.split(".")[0] == timm_name:
-        return _from_timm_tag(text)
-    if os.sep in text or text.endswith(_WEIGHT_SUFFIXES):
-        raise EncoderError(f"{text}: weights file not found")
+        return "timm", text
     raise ClimbUsageError(f"pretrained={text!r} is not a file, a folder, an hf-hub: id, a zoo tag of {encoder!r} "
                           f"or a timm tag of it (climb models --info {encoder} lists its weights)")
 
 
-def _from_entry(entry: ZooEntry) -> Weights:
+def unavailable(spec: str | Path | bool, encoder: str) -> str | None:
+    """Why the weights `spec` cannot be had now (the one-line how-to), else None (they are here)."""
+    try:
+        resolve(spec, encoder)
+    except WeightsUnavailableError as exc:
+        return str(exc)
+    return None
+
+
+def _loadable(entry: ZooEntry) -> ZooEntry:
     if not entry.loadable:
-        raise EncoderError(f"zoo weights {entry.tag!r} are listed, not loadable: {entry.reason}")
+        raise ClimbUsageError(f"zoo weights {entry.tag!r} are listed, not loadable: {entry.reason}")
+    return entry
+
+
+def _from_entry(entry: ZooEntry) -> Weights:
     entry = entry.resolved()
     assert entry.hub and entry.file
     path = hub_file(entry.hub, entry.file, entry.revision, what=f"zoo weights {entry.tag!r}")
@@ -156,8 +187,8 @@ def check_pretrained(spec: str | Path | bool, encoder: str) -> Weights:
     message says how to provide them offline).
     """
     text = str(spec)
-    local = not text.startswith(HUB_PREFIX) and (os.sep in text or Path(text).suffix in _WEIGHT_SUFFIXES)
-    if local and not Path(text).expanduser().exists():
+    kind, ref = reference(spec, encoder)
+    if kind == "path" and not Path(ref).exists():
         raise ClimbUsageError(f"pretrained encoder {text}: no such file")
     try:
         weights = resolve(spec, encoder)
