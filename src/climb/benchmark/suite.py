@@ -40,9 +40,11 @@ class SuiteError(ClimbUsageError):
     """A suite file is malformed; the message names the file and the field (a ValueError too)."""
 
 
-# encoder modality (the "input kind" of a suite) <- field kind of a prepared dataset
-FIELD_KIND_TO_INPUT = {"node_features": "graph"}
-INPUT_KINDS = ("image", "volume", "video", "signal", "eeg", "tabular", "timeseries", "graph", "text")
+def input_kinds() -> list[str]:
+    """The "input kinds" of a suite: the encoder modalities the registered field kinds feed (climb.kinds)."""
+    from climb.kinds import encoder_inputs
+
+    return encoder_inputs()
 
 
 class Budget(BaseModel):
@@ -102,8 +104,8 @@ class DatasetSpec(BaseModel):
         n = sum([self.shared is not None, self.package, self.download])
         if n != 1:
             raise ValueError("give exactly one source: `shared: <folder>`, `package` or `download`")
-        if self.kind is not None and self.kind not in INPUT_KINDS:
-            raise ValueError(f"kind {self.kind!r} is not one of {', '.join(INPUT_KINDS)}")
+        if self.kind is not None and self.kind not in input_kinds():
+            raise ValueError(f"kind {self.kind!r} is not one of {', '.join(input_kinds())}")
         return self
 
     @property
@@ -265,9 +267,9 @@ class Suite(BaseModel):
     @field_validator("encoders")
     @classmethod
     def _kinds(cls, v: dict[str, list[EncoderSpec]]) -> dict[str, list[EncoderSpec]]:
-        unknown = sorted(set(v) - set(INPUT_KINDS))
+        unknown = sorted(set(v) - set(input_kinds()))
         if unknown:
-            raise ValueError(f"unknown input kinds {unknown}; kinds: {', '.join(INPUT_KINDS)}")
+            raise ValueError(f"unknown input kinds {unknown}; kinds: {', '.join(input_kinds())}")
         return v
 
     @model_validator(mode="after")
@@ -524,13 +526,13 @@ def input_kind(name: str, spec: DatasetSpec) -> str:
     """The input kind a dataset is trained on: the spec's `kind`, else its builder's first field kind."""
     if spec.kind:
         return spec.kind
+    from climb.kinds import get_kind
     from climb.prepare import create_builder
 
     fields = create_builder(name).fields
     if spec.input_field:
-        return FIELD_KIND_TO_INPUT.get(fields[spec.input_field], fields[spec.input_field])
+        return get_kind(fields[spec.input_field]).encoder_input or fields[spec.input_field]
     for kind in fields.values():
-        kind = FIELD_KIND_TO_INPUT.get(kind, kind)
-        if kind in INPUT_KINDS:
-            return kind
+        if get_kind(kind).encoder_input:
+            return get_kind(kind).encoder_input
     raise SuiteError(f"dataset {name}: no field an encoder reads ({fields})")

@@ -81,12 +81,12 @@ def is_published_reference(name: str | Path) -> bool:
 
 def resolve(spec: str | Path | bool, encoder: str) -> Weights:
     """The local weights file for `spec` (see the module docstring), downloaded if needed."""
-    kind, ref = reference(spec, encoder)
-    if kind == "zoo":
+    form, ref = reference(spec, encoder)
+    if form == "zoo":
         return _from_entry(ref)
-    if kind == "timm":
+    if form == "timm":
         return _from_timm_tag(ref)
-    if kind == "hub":
+    if form == "hub":
         return _from_hub_id(ref)
     path = Path(ref)
     if path.is_dir():
@@ -187,8 +187,8 @@ def check_pretrained(spec: str | Path | bool, encoder: str) -> Weights:
     message says how to provide them offline).
     """
     text = str(spec)
-    kind, ref = reference(spec, encoder)
-    if kind == "path" and not Path(ref).exists():
+    form, ref = reference(spec, encoder)
+    if form == "path" and not Path(ref).exists():
         raise ClimbUsageError(f"pretrained encoder {text}: no such file")
     try:
         weights = resolve(spec, encoder)

@@ -17,6 +17,7 @@ import numpy as np
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from climb.catalog.schema import Task
+from climb.kinds import get_kind
 from climb.loading import ClimbDataset, MultiTaskBatchSampler, MultiTaskDataset, few_shot_indices, load, set_epoch
 from climb.loading.transforms import default_transform
 
@@ -26,9 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# encoder modality -> the field kind it reads
-MODALITY_FIELD_KIND = {"graph": "node_features"}
 CLASSIFICATION = (Task.binary, Task.multiclass, Task.multilabel)
+EDGE_ROLES = ("edges", "edge_weights")
 
 
 @dataclass
@@ -62,6 +62,11 @@ def _base(ds: Dataset) -> ClimbDataset:
     return ds.dataset if isinstance(ds, Subset) else ds  # type: ignore[return-value]
 
 
+def graph_fields(card: dict[str, Any]) -> list[str]:
+    """The fields that complete a graph's nodes: its edges (and edge weights), by their kinds' `graph_role`."""
+    return [f for f, m in card["fields"].items() if f != "label" and get_kind(m["kind"]).graph_role in EDGE_ROLES]
+
+
 def pick_field(card: dict[str, Any], modality: str, requested: str | None) -> tuple[str, str]:
     """The (field, kind) an encoder of `modality` reads from a prepared dataset's card."""
     fields = {k: v["kind"] for k, v in card["fields"].items() if k != "label"}
@@ -69,11 +74,11 @@ def pick_field(card: dict[str, Any], modality: str, requested: str | None) -> tu
         if requested not in fields:
             raise ValueError(f"{card['name']}: no field {requested!r}; fields: {sorted(fields)}")
         return requested, fields[requested]
-    wanted = MODALITY_FIELD_KIND.get(modality, modality)
     for name, kind in fields.items():
-        if kind == wanted:
+        if get_kind(kind).encoder_input == modality:  # the kind feeds this encoder modality
             return name, kind
-    raise ValueError(f"{card['name']}: no {wanted!r} field for a {modality} encoder; fields: {fields}")
+    raise ValueError(f"{card['name']}: no {modality!r} field (of a kind that feeds {modality} encoders); "
+                     f"fields: {fields}")
 
 
 def pretrained_contract(cfg: TrainConfig) -> InputContract | None:
@@ -119,8 +124,7 @@ def build_task(name: str, modality: str, *, input_field: str | None, transform: 
     options, encoder_kwargs = dict(transform_options or {}), {}
     if contract is not None and transform == "default":
         options, encoder_kwargs = contract_options(contract, card, field, options)
-    keep = [field, *(f for f, m in card["fields"].items() if m["kind"] in ("edge_index", "edge_weight"))]
-    keep = [f for f in keep if f in card["fields"]] if kind == "node_features" else [field]
+    keep = [field, *graph_fields(card)] if get_kind(kind).graph_role == "nodes" else [field]
 
     def split(part: str) -> ClimbDataset:
         t: Any = transform

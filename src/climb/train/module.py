@@ -17,22 +17,19 @@ import torch
 from torch import nn
 
 from climb.evaluate.metrics import compute_metrics, headline
+from climb.kinds import get_kind
 from climb.models import create_encoder, get_spec, make_head, make_loss
 from climb.models.heads import RegressionLoss, TaskLoss
 from climb.models.weights import Weights, resolve
 from climb.train.config import TrainConfig
 from climb.train.data import TaskData
 
-CHANNEL_DIM = {"image": 0, "volume": 0, "video": 1, "signal": 0, "eeg": 0}
+ADAPTER_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}  # a kind's `adapter_dims` -> its 1x1 conv
 
 
 def input_channels(kind: str, example: torch.Tensor) -> int | None:
-    """Channels/features of one (unbatched) example, in the encoder's sense."""
-    if kind in CHANNEL_DIM:
-        return int(example.shape[CHANNEL_DIM[kind]])
-    if kind in ("tabular", "timeseries", "node_features"):
-        return int(example.shape[-1])
-    return None
+    """Channels/features of one (unbatched) example, in the encoder's sense (the kind's `in_channels`)."""
+    return get_kind(kind).in_channels(tuple(getattr(example, "shape", ())))
 
 
 def _adapter(kind: str, c_in: int, c_out: int) -> nn.Module:
@@ -44,8 +41,8 @@ def _adapter(kind: str, c_in: int, c_out: int) -> nn.Module:
     encoder its own signal, and a new task transferred to a pretrained encoder does not start
     from a random projection.
     """
-    conv = {"image": nn.Conv2d, "volume": nn.Conv3d, "signal": nn.Conv1d, "eeg": nn.Conv1d}.get(kind)
-    layer = conv(c_in, c_out, kernel_size=1) if conv is not None else nn.Linear(c_in, c_out)
+    dims = get_kind(kind).adapter_dims
+    layer = ADAPTER_CONV[dims](c_in, c_out, kernel_size=1) if dims else nn.Linear(c_in, c_out)
     weight = torch.zeros(c_out, c_in)
     if c_in <= c_out:
         weight[torch.arange(c_out), torch.arange(c_out) % c_in] = 1.0
@@ -122,10 +119,10 @@ class ClimbModule(L.LightningModule):
 
     def embed(self, batch: dict[str, Any], task: str) -> torch.Tensor:
         info = self.task_info[task]
-        x = batch[info["field"]]
-        if info["kind"] == "node_features":
+        x, kind = batch[info["field"]], get_kind(info["kind"])
+        if kind.graph_role == "nodes":  # graph encoders take the collated edges too (PyG-style batch)
             return self.encoder(x.float(), batch["edge_index"], batch.get("edge_weight"), batch["batch"])
-        if info["kind"] == "text":
+        if kind.value == "text":
             return self.encoder(x)
         x = x.float()
         if task in self.adapters:
@@ -214,12 +211,12 @@ def label_stats(task: object, labels: np.ndarray, n_classes: int) -> dict[str, A
     """
     from climb.models import class_counts_from_labels
 
-    kind = getattr(task, "value", task)
+    task_type = getattr(task, "value", task)
     labels = np.asarray(labels)
-    if kind == "regression":
+    if task_type == "regression":
         y = labels.astype(np.float64)
         return {"mean": float(np.nanmean(y)), "std": float(np.nanstd(y)) or 1.0}
-    counts = class_counts_from_labels(kind, labels, 2 if kind == "binary" else n_classes)
+    counts = class_counts_from_labels(task_type, labels, 2 if task_type == "binary" else n_classes)
     return {"class_counts": counts.tolist(), "n_samples": int(len(labels))}
 
 
