@@ -40,23 +40,15 @@ HUB = "single__ecg200__resnet1d_wang@hf-hub-lab-ecg200-resnet1d"
 ABSENT = "single__ecg200__resnet1d_wang@hf-hub-lab-absent"
 
 
-@pytest.fixture()
-def offline_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return tmp_path / "hf" / "hub"
-
-
 def _cell(out: Path, cell_id: str) -> dict:
     return json.loads((out / "cells" / cell_id / "cell.json").read_text())
 
 
-def test_a_suite_runs_pretrained_encoders_and_reports_absent_weights(tmp_path: Path, offline_hub: Path,
+def test_a_suite_runs_pretrained_encoders_and_reports_absent_weights(tmp_path: Path, hub_cache: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
     folder = published_ecg200(home)
-    copy_into_hub_cache(folder, "lab/ecg200-resnet1d", offline_hub)
+    copy_into_hub_cache(folder, "lab/ecg200-resnet1d", hub_cache)
     monkeypatch.setenv("CLIMB_HOME", str(home))
     suite_file = tmp_path / "suite.yaml"
     suite_file.write_text(SUITE)
@@ -85,7 +77,7 @@ def test_a_suite_runs_pretrained_encoders_and_reports_absent_weights(tmp_path: P
                                                           ("published", "linear_probe")}
 
 
-def test_the_climb_suite_compares_general_and_clinical_pretrained_encoders(offline_hub: Path) -> None:
+def test_the_climb_suite_compares_general_and_clinical_pretrained_encoders(hub_cache: Path) -> None:
     cells = validate_suite(load_suite("climb"))
     chexpert = {c.id for c in cells if c.protocol == "single" and c.datasets == ("chexpert",) and c.seed == 0}
     for encoder in ("convnextv2_tiny", "swin_tiny", "eva02_tiny", "vit_base", "rad_dino", "biomedclip_vit_b16"):

@@ -37,12 +37,10 @@ def home(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def hub(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def hub(home: Path, hub_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The prepared home, and an empty offline Hugging Face cache (tests/conftest.py)."""
     monkeypatch.setenv("CLIMB_HOME", str(home))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return tmp_path / "hf" / "hub"
+    return hub_cache
 
 
 def _same_tensors(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
