@@ -30,7 +30,7 @@ def shared_data() -> Path:
 
 @pytest.fixture()
 def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty Hugging Face cache of the test's own (HF_HOME), offline: weights come only from what the test puts there."""
+    """An empty Hugging Face cache of the test's own (HF_HOME), offline: it holds only what the test puts there."""
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -142,7 +142,9 @@ class EncoderSpec(BaseModel):
         """The weights in a cell id: `pretrained` for `pretrained: true`, else the spec made path-safe."""
         if self.pretrained is None:
             return None
-        return "pretrained" if self.pretrained is True else re.sub(r"[^A-Za-z0-9_.-]+", "-", str(self.pretrained)).strip("-")
+        if self.pretrained is True:
+            return "pretrained"
+        return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(self.pretrained)).strip("-")
 
     def settings(self, mode: str = "finetune") -> dict[str, Any]:
         """The cell fields of this encoder: its weights and the training mode (nothing when from scratch)."""
