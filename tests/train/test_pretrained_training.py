@@ -125,6 +125,9 @@ def test_a_timm_tags_contract_sets_the_load_transform_and_the_encoder_width(hub:
     cfg = TrainConfig(datasets=["breastmnist"], encoder="convnextv2_atto", pretrained="convnextv2_atto.fcmae_ft_in1k")
     contract = pretrained_contract(cfg)
     assert contract is not None and contract.image_size == 224
+    default = cfg.model_copy(update={"pretrained": True})  # the encoder's default zoo weights (this tag)
+    assert pretrained_contract(TrainConfig.model_validate(default.model_dump())) == contract
+    assert TrainConfig(datasets=["breastmnist"], encoder="convnextv2_atto", pretrained=False).pretrained is None
     task = build_task("breastmnist", "image", input_field=None, transform="default", shots=None, seed=0,
                       contract=contract)
     raw = build_task("breastmnist", "image", input_field=None, transform=None, shots=None, seed=0)
