@@ -48,7 +48,7 @@ def main() -> None:
                        n_boot=args.n_boot, out_dir=args.out / "runs")
     shots, seeds = [int(k) for k in args.shots.split(",")], [int(s) for s in args.seeds.split(",")]
     rows = few_shot(base, shots, seeds, {"scratch": None, "climb": args.encoder / "model.safetensors"})
-    auroc = {(r.protocol, r.seed): r for r in rows if r.metric == "auroc"}
+    auroc = {(r.shots, r.init, r.mode, r.seed): r for r in rows if r.metric == "auroc"}  # typed result columns
 
     def preds(k: int, init: str, mode: str, seed: int) -> dict[str, np.ndarray]:
         run = args.out / "runs" / f"{args.target}__{base.encoder}__k{k}__{init}__{mode}__seed{seed}"
@@ -60,8 +60,8 @@ def main() -> None:
         for mode in ("linear_probe", "finetune"):
             per_seed = []
             for seed in seeds:
-                ours = auroc[(f"fewshot-k{k}-climb-{mode}", seed)]
-                ref = auroc[(f"fewshot-k{k}-scratch-finetune", seed)]
+                ours = auroc[(k, "climb", mode, seed)]
+                ref = auroc[(k, "scratch", "finetune", seed)]
                 a, b = preds(k, "climb", mode, seed), preds(k, "scratch", "finetune", seed)
                 diff = paired_difference(a["y"], a["score"], b["score"], n_boot=args.n_boot, seed=seed)
                 per_seed.append((ours, ref.value, diff))

@@ -26,3 +26,12 @@ def shared_data() -> Path:
     if root is None:
         pytest.skip("real data not present: ../shared/data (or $CLIMB_SHARED_DATA) is missing")
     return root
+
+
+@pytest.fixture()
+def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty Hugging Face cache of the test's own (HF_HOME), offline: it holds only what the test puts there."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return tmp_path / "hf" / "hub"

@@ -46,3 +46,17 @@ def pip_install_plugin(src: Path, target: Path, *, dist: str, package: str, entr
         f'[tool.setuptools]\npackages = ["{package}"]\n{data}')
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
                     "--no-index", "--target", str(target), str(src)], check=True, capture_output=True)
+
+
+def published_ecg200(home: Path) -> Path:
+    """A tiny resnet1d_wang trained on the real UCR ECG200 beats (an installed package ships them)
+    in CLIMB_HOME `home`, published as a climb model folder (`home/published`)."""
+    from climb.models.publish import publish
+    from climb.prepare import prepare
+    from climb.train import TrainConfig, train
+
+    with _climb_home(home):
+        prepare("ecg200")
+        run = train(TrainConfig(datasets=["ecg200"], encoder="resnet1d_wang", out_dir=home / "runs", epochs=1,
+                                batch_size=16, limit_train_batches=2, n_boot=10))
+        return publish(run.run_dir, home / "published")

@@ -85,3 +85,32 @@ def test_a_kind_declared_in_one_class_is_stored_loaded_and_described(spectrogram
 def test_an_unregistered_kind_is_a_clear_error(shared_data, climb_home):
     with pytest.raises(PrepareError, match="unknown field kind 'spectrogram'; known: image, volume"):
         build(BonnSpectra(), shared_data / "bonn_eeg", climb_home / "prepared")
+
+
+def test_a_new_kind_trains_and_benchmarks_with_no_change_to_train_or_models(spectrogram, shared_data, climb_home):
+    """The kind's `encoder_input` is a new encoder modality: an encoder registered for it trains on the
+    store (channels and the load transform from the kind), and suites accept it as an input kind."""
+    from torch import nn
+
+    from climb.benchmark.suite import Suite
+    from climb.models import register_encoder
+    from climb.models.registry import _EXTRA
+    from climb.train import TrainConfig, train
+
+    build(BonnSpectra(), shared_data / "bonn_eeg", climb_home / "prepared")
+
+    @register_encoder("spectro_cnn", "spectrogram", in_channels=65, description="1-D CNN over time, bins as channels")
+    def spectro_cnn(in_channels: int, width: int = 16) -> nn.Module:
+        model = nn.Sequential(nn.Conv1d(in_channels, width, 5, padding=2), nn.ReLU(), nn.AdaptiveAvgPool1d(1),
+                              nn.Flatten())
+        model.out_dim = width
+        return model
+
+    try:
+        result = train(TrainConfig(datasets=["bonn_spectra"], encoder="spectro_cnn", epochs=1, batch_size=4,
+                                   n_boot=10, out_dir=climb_home / "runs"))
+        assert result.frame().value.notna().any()
+        Suite.model_validate({"name": "spectra", "datasets": {"bonn_spectra": {"shared": "bonn_eeg"}},
+                              "encoders": {"spectrogram": ["spectro_cnn"]}, "protocols": {"single": {}}})
+    finally:
+        _EXTRA.pop("spectro_cnn", None)

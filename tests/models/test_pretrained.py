@@ -19,14 +19,6 @@ from climb.models.publish import copy_into_hub_cache
 from climb.models.weights import WeightsUnavailableError
 
 
-@pytest.fixture()
-def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return tmp_path / "hf" / "hub"
-
-
 def _cache_repo(cache: Path, repo: str, files: dict[str, Path], revision: str = "a" * 40) -> Path:
     folder = cache.parent / "src" / repo.replace("/", "__")
     folder.mkdir(parents=True, exist_ok=True)

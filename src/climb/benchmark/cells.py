@@ -33,6 +33,7 @@ OUTPUT_PATTERNS = ("results.csv", "predictions.npz", "*.safetensors", "config.ya
 SKIPPED_DIRS = {"checkpoints", "logs", "tb"}  # resume state and logs, not results
 RUN_RECORD = "run.json"
 DONE, FAILED, MISSING = "done", "failed", "missing-data"  # a cell's status in its cell.json
+MISSING_WEIGHTS = "missing-weights"  # pretrained weights neither cached nor downloadable (how to get them)
 
 
 @dataclass(frozen=True)

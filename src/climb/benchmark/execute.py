@@ -131,8 +131,9 @@ def _check_results(path: Path) -> None:
         raise RuntimeError("the cell's results.csv holds no rows")
 
 
-def missing_record(cell: Cell, ctx: CellContext, message: str, fingerprint: str | None = None) -> dict[str, Any]:
-    record = {"cell": cell.spec(), "fingerprint": fingerprint, "status": MISSING, "error": message,
+def missing_record(cell: Cell, ctx: CellContext, message: str, fingerprint: str | None = None,
+                   status: str = MISSING) -> dict[str, Any]:
+    record = {"cell": cell.spec(), "fingerprint": fingerprint, "status": status, "error": message,
               "wall_seconds": 0.0, "started": now(), "finished": now(), "warnings": []}
     if rank() == 0:
         write_json(ctx.cells_dir / cell.id / "cell.json", record)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from climb.benchmark.cells import MISSING, cell_problems, read_cell, spec_fingerprint
+from climb.benchmark.cells import MISSING, MISSING_WEIGHTS, cell_problems, read_cell, spec_fingerprint
 from climb.benchmark.data import DataStatus
 from climb.benchmark.protocols import get_protocol
 from climb.benchmark.suite import Cell, Suite, SuiteError, input_kind
@@ -18,7 +18,7 @@ class PlannedCell:
     """A cell and what the runner will do with it."""
 
     cell: Cell
-    action: str  # run | done (kept) | missing-data | skipped (--only)
+    action: str  # run | done (kept) | missing-data | missing-weights | skipped (--only)
     message: str | None = None
     fingerprint: str | None = None  # of the cell's full spec (climb.benchmark.cells.spec_fingerprint)
     fresh: bool = False  # start its trainings over (spec changed, or --no-resume) instead of resuming
@@ -90,6 +90,18 @@ def plan(suite: Suite, out_dir: Path, data: dict[str, DataStatus], *, resume: bo
             message = "; ".join(s.message or s.name for s in absent)
             planned.append(PlannedCell(cell, MISSING, message, fingerprint))
             continue
+        no_weights = missing_weights(cell)
+        if no_weights:
+            planned.append(PlannedCell(cell, MISSING_WEIGHTS, no_weights, fingerprint))
+            continue
         redo = None if not record or not resume else f"redo: {'; '.join(why)}"
         planned.append(PlannedCell(cell, "run", redo, fingerprint, fresh=not resume or changed))
     return planned
+
+
+def missing_weights(cell: Cell) -> str | None:
+    """Why some pretrained weights of `cell` cannot be had now (climb.models.weights.unavailable), else None."""
+    from climb.models.weights import unavailable
+
+    problems = [p for p in (unavailable(spec, cell.encoder) for spec in cell.weights) if p]
+    return "; ".join(problems) or None

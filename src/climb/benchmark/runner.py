@@ -20,11 +20,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from climb.benchmark.cells import MISSING, RunLock, read_cell
+from climb.benchmark.cells import MISSING, MISSING_WEIGHTS, RunLock, read_cell
 from climb.benchmark.data import DataStatus, check_data, locate_raw, prepare_dataset
 from climb.benchmark.execute import CellContext, missing_record, rank, run_cell, set_aside
 from climb.benchmark.manifest import Manifest
-from climb.benchmark.plan import PlannedCell, cell_datasets, plan, selected, suite_kinds, validate_suite
+from climb.benchmark.plan import PlannedCell, cell_datasets, missing_weights, plan, selected, suite_kinds, validate_suite
 from climb.benchmark.progress import NoProgress, RichProgress
 from climb.benchmark.results import gather, result_columns, suite_table, write_results
 from climb.benchmark.suite import Suite
@@ -77,8 +77,8 @@ def _run_suite(suite: Suite, out_dir: Path, resume: bool, only: str | None, over
             set_aside(out_dir / "cells" / p.cell.id)  # its trainings start over (ctx.fresh), none resumes
         ctx.fresh = p.fresh
         prog.cell_started(p.cell, p.message)
-        record = missing_record(p.cell, ctx, p.message or "", p.fingerprint) if p.action == MISSING \
-            else run_cell(p.cell, ctx, p.fingerprint)
+        record = missing_record(p.cell, ctx, p.message or "", p.fingerprint, p.action) \
+            if p.action in (MISSING, MISSING_WEIGHTS) else run_cell(p.cell, ctx, p.fingerprint)
         manifest.cell(p.cell.id, record)
         manifest.write()
         prog.cell_finished(p.cell, record)
@@ -94,6 +94,7 @@ def _run_suite(suite: Suite, out_dir: Path, resume: bool, only: str | None, over
 
 
 __all__ = [
-    "CellContext", "DataStatus", "PlannedCell", "RichProgress", "cell_datasets", "check_data", "gather",
+    "CellContext", "DataStatus", "MISSING", "MISSING_WEIGHTS", "PlannedCell", "RichProgress", "cell_datasets",
+    "check_data", "gather", "missing_weights",
     "locate_raw", "plan", "prepare_dataset", "result_columns", "run_cell", "run_suite", "validate_suite",
 ]

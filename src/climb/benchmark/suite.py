@@ -29,10 +29,11 @@ and whose `cells` plans its cells; `Suite.cells()` lists them in the protocols' 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -44,9 +45,11 @@ class SuiteError(ClimbUsageError):
     """A suite file is malformed; the message names the file and the field (a ValueError too)."""
 
 
-# encoder modality (the "input kind" of a suite) <- field kind of a prepared dataset
-FIELD_KIND_TO_INPUT = {"node_features": "graph"}
-INPUT_KINDS = ("image", "volume", "video", "signal", "eeg", "tabular", "timeseries", "graph", "text")
+def input_kinds() -> list[str]:
+    """The "input kinds" of a suite: the encoder modalities the registered field kinds feed (climb.kinds)."""
+    from climb.kinds import encoder_inputs
+
+    return encoder_inputs()
 
 
 class Budget(BaseModel):
@@ -107,8 +110,8 @@ class DatasetSpec(BaseModel):
         n = sum([self.shared is not None, self.raw is not None, self.package, self.download])
         if n != 1:
             raise ValueError("give exactly one source: `shared: <folder>`, `raw: <path>`, `package` or `download`")
-        if self.kind is not None and self.kind not in INPUT_KINDS:
-            raise ValueError(f"kind {self.kind!r} is not one of {', '.join(INPUT_KINDS)}")
+        if self.kind is not None and self.kind not in input_kinds():
+            raise ValueError(f"kind {self.kind!r} is not one of {', '.join(input_kinds())}")
         return self
 
     @property
@@ -146,14 +149,42 @@ class ReferenceSpec(BaseModel):
         return v
 
 
+Mode = Literal["finetune", "linear_probe"]
+
+
 class EncoderSpec(BaseModel):
-    """An encoder of the registry with its kwargs and an optional budget override."""
+    """An encoder of the registry with its kwargs, optional starting weights and a budget override.
+
+    `pretrained`: what `create_encoder(name, pretrained=...)` takes (a zoo or timm tag,
+    `hf-hub:org/repo[@rev]`, a local file or published folder; `true` = the encoder's default
+    zoo weights). Such an encoder is a variant of its own (`name@weights` in cell ids), so one
+    suite lists the same architecture from scratch and pretrained.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     kwargs: dict[str, Any] = {}
     budget: Budget = Budget()
+    pretrained: str | bool | None = None
+
+    @field_validator("pretrained")
+    @classmethod
+    def _weights(cls, v: str | bool | None) -> str | bool | None:
+        return None if v is False else v
+
+    @property
+    def variant(self) -> str | None:
+        """The weights in a cell id: `pretrained` for `pretrained: true`, else the spec made path-safe."""
+        if self.pretrained is None:
+            return None
+        if self.pretrained is True:
+            return "pretrained"
+        return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(self.pretrained)).strip("-")
+
+    def settings(self, mode: str = "finetune") -> dict[str, Any]:
+        """The cell fields of this encoder: its weights and the training mode (nothing when from scratch)."""
+        return {} if self.pretrained is None else {"pretrained": self.pretrained, "mode": mode}
 
     @model_validator(mode="before")
     @classmethod
@@ -194,9 +225,9 @@ class Suite(BaseModel):
     @field_validator("encoders")
     @classmethod
     def _kinds(cls, v: dict[str, list[EncoderSpec]]) -> dict[str, list[EncoderSpec]]:
-        unknown = sorted(set(v) - set(INPUT_KINDS))
+        unknown = sorted(set(v) - set(input_kinds()))
         if unknown:
-            raise ValueError(f"unknown input kinds {unknown}; kinds: {', '.join(INPUT_KINDS)}")
+            raise ValueError(f"unknown input kinds {unknown}; kinds: {', '.join(input_kinds())}")
         return v
 
     @field_validator("protocols")
@@ -222,6 +253,14 @@ class Suite(BaseModel):
         self.check_listed("references", list(self.references))
         for name, spec in self.protocols.items():
             get_protocol(name).check(spec, self)
+        return self
+
+    @model_validator(mode="after")
+    def _weights_named(self) -> "Suite":
+        for kind, specs in self.encoders.items():
+            for enc in specs:
+                if enc.pretrained is not None:
+                    check_weights(enc.pretrained, enc.name, f"encoders.{kind}.{enc.name}.pretrained")
         return self
 
     def check_listed(self, where: str, names: list[str]) -> None:
@@ -286,16 +325,46 @@ class Cell:
     encoder_kwargs: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     group: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    variant: str | None = None  # the encoder's starting weights (and mode) when not from scratch
 
     @property
     def id(self) -> str:
         target = self.group or "+".join(self.datasets)
-        return f"{self.protocol}__{target}__{self.encoder}__seed{self.seed}"
+        encoder = f"{self.encoder}@{self.variant}" if self.variant else self.encoder
+        return f"{self.protocol}__{target}__{encoder}__seed{self.seed}"
+
+    @property
+    def weights(self) -> list[str | bool]:
+        """Every set of pretrained weights the cell starts from (checked before it runs: `missing-weights`)."""
+        pretrained = self.extra.get("pretrained")
+        if pretrained is None:
+            return []
+        return list(pretrained.values()) if isinstance(pretrained, dict) else [pretrained]
 
     def spec(self) -> dict[str, Any]:
         return {"id": self.id, "protocol": self.protocol, "datasets": list(self.datasets), "group": self.group,
                 "encoder": self.encoder, "encoder_kwargs": self.encoder_kwargs, "seed": self.seed,
                 "budget": self.budget, **self.extra}
+
+
+def check_weights(spec: str | bool, encoder: str, where: str) -> None:
+    """`spec` names weights `encoder` can load (checked offline: fetching is the run's job)."""
+    from climb.models.registry import UnknownEncoderError
+    from climb.models.weights import reference
+
+    try:
+        reference(spec, encoder)
+    except UnknownEncoderError:
+        return  # an unknown encoder name is reported where the suite's encoders are checked
+    except ClimbUsageError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def variant(enc: EncoderSpec, mode: str = "finetune") -> str | None:
+    """`weights` (fine-tuned) or `weights__linear_probe` in a cell id; None from scratch."""
+    if enc.variant is None:
+        return None
+    return enc.variant if mode == "finetune" else f"{enc.variant}__{mode}"
 
 
 # ---------------------------------------------------------------- loading
@@ -366,13 +435,13 @@ def input_kind(name: str, spec: DatasetSpec) -> str:
     """The input kind a dataset is trained on: the spec's `kind`, else its builder's first field kind."""
     if spec.kind:
         return spec.kind
+    from climb.kinds import get_kind
     from climb.prepare import create_builder
 
     fields = create_builder(name).fields
     if spec.input_field:
-        return FIELD_KIND_TO_INPUT.get(fields[spec.input_field], fields[spec.input_field])
+        return get_kind(fields[spec.input_field]).encoder_input or fields[spec.input_field]
     for kind in fields.values():
-        kind = FIELD_KIND_TO_INPUT.get(kind, kind)
-        if kind in INPUT_KINDS:
-            return kind
+        if get_kind(kind).encoder_input:
+            return get_kind(kind).encoder_input
     raise SuiteError(f"dataset {name}: no field an encoder reads ({fields})")

@@ -46,7 +46,8 @@ def register(app: typer.Typer) -> None:
         lr: Optional[float] = typer.Option(None), seed: Optional[int] = typer.Option(None),
         lr_schedule: Optional[str] = typer.Option(None, help="cosine (default), multistep, constant."),
         shots: Optional[int] = typer.Option(None, help="k training examples per class (few-shot)."),
-        pretrained: Optional[Path] = typer.Option(None, help="Local encoder checkpoint to start from."),
+        pretrained: Optional[str] = typer.Option(
+            None, help="Starting weights: a checkpoint or published folder, hf-hub:ORG/REPO[@REV], or a zoo/timm tag."),
         freeze_encoder: Optional[bool] = typer.Option(None, help="Linear probe: train the heads only."),
         accelerator: Optional[str] = typer.Option(None, help="cpu, gpu, auto."),
         devices: Optional[str] = typer.Option(None, help="Number of devices (or 'auto')."),
@@ -97,8 +98,8 @@ def register(app: typer.Typer) -> None:
         encoder: str = typer.Option(..., "--encoder", "-e"),
         shots: str = typer.Option("1,8,32", help="Comma-separated k per class."),
         seeds: str = typer.Option("0,1,2", help="Comma-separated seeds."),
-        init: list[str] = typer.Option([], help="LABEL=PATH of a local encoder checkpoint (repeatable); "
-                                                "'scratch' is always included."),
+        init: list[str] = typer.Option([], help="LABEL=WEIGHTS (repeatable): a checkpoint, a published folder, "
+                                                "hf-hub:ORG/REPO or a zoo/timm tag; 'scratch' is always included."),
         epochs: int = typer.Option(20), batch_size: int = typer.Option(32),
         n_boot: int = typer.Option(200), out: Path = typer.Option(Path("runs/fewshot"), "--out"),
     ) -> None:
@@ -115,12 +116,12 @@ def register(app: typer.Typer) -> None:
 
         console = Console(stderr=True)
         try:
-            inits: dict[str, Path | None] = {"scratch": None}
+            inits: dict[str, str | None] = {"scratch": None}
             for item in init:
                 label, _, path = item.partition("=")
                 if not label or not path:
                     raise ClimbUsageError(f"--init needs LABEL=PATH, got {item!r}")
-                inits[label] = Path(path)
+                inits[label] = path
             base = TrainConfig(datasets=[dataset], encoder=encoder, epochs=epochs, batch_size=batch_size,
                                n_boot=n_boot, out_dir=out)
             runs = few_shot_configs(base, _ints(shots, "--shots"), _ints(seeds, "--seeds"), inits,

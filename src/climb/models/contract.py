@@ -141,7 +141,8 @@ def _meet_series(c: InputContract, meta: Mapping[str, Any], name: str, fname: st
         if abs(float(rate) - c.sampling_rate) > 1e-6:
             if not allow_resample:
                 raise ContractError(f"{name}.{fname}: {float(rate):g} Hz, the weights expect {c.sampling_rate:g} Hz; "
-                                    "allow resampling (allow_resample=True) to adapt")
+                                    "allow resampling to adapt (allow_resample=True; in a "
+                                    f"training config: transform_options sampling_rate: {c.sampling_rate:g})")
             out.steps.append(f"resampled from {float(rate):g} Hz to {c.sampling_rate:g} Hz")
         out.transform_options["sampling_rate"] = c.sampling_rate
         if c.window:

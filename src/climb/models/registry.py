@@ -39,11 +39,24 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-MODALITIES = ("image", "volume", "video", "signal", "eeg", "graph", "tabular", "timeseries", "text")
 REGISTRY_FILE = Path(__file__).with_name("encoders.yaml")
 _META_NAME = "climb_encoder"
 _META_CONFIG = "climb_config"
 SHA256_SUFFIX = ".sha256"
+
+
+def modalities() -> tuple[str, ...]:
+    """The encoder modalities: every `encoder_input` a registered field kind feeds (climb.kinds), so a
+    new kind's encoders register with no change here."""
+    from climb.kinds import encoder_inputs
+
+    return tuple(encoder_inputs())
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MODALITIES":  # the former constant, read from the kinds registry when asked
+        return modalities()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class EncoderError(ClimbError, RuntimeError):
@@ -93,7 +106,7 @@ def _registry_file() -> dict[str, EncoderSpec]:
     raw = yaml.safe_load(REGISTRY_FILE.read_text())
     specs = {}
     for name, e in raw.items():
-        if e["kind"] not in MODALITIES:
+        if e["kind"] not in modalities():
             raise ValueError(f"{REGISTRY_FILE.name}: encoder {name!r}: unknown kind {e['kind']!r}")
         specs[name] = EncoderSpec(
             name, e["kind"], e["factory"], e.get("in_channels"), e["description"],
@@ -114,8 +127,8 @@ def register_encoder(
     name: str, modality: str, *, in_channels: int | None, description: str, foreign_weights: bool = False
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator: register `factory(in_channels, **kw) -> nn.Module` under `name` (your own encoders)."""
-    if modality not in MODALITIES:
-        raise ValueError(f"encoder {name!r}: unknown modality {modality!r}; known: {MODALITIES}")
+    if modality not in modalities():
+        raise ValueError(f"encoder {name!r}: unknown modality {modality!r}; known: {modalities()}")
 
     def wrap(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _all_specs():
@@ -138,8 +151,8 @@ def get_spec(name: str) -> EncoderSpec:
 
 def list_encoders(modality: str | None = None) -> list[str]:
     """Registered encoder names, sorted, optionally only those for one input kind."""
-    if modality is not None and modality not in MODALITIES:
-        raise ClimbUsageError(f"unknown modality {modality!r}; known: {', '.join(MODALITIES)}")
+    if modality is not None and modality not in modalities():
+        raise ClimbUsageError(f"unknown modality {modality!r}; known: {', '.join(modalities())}")
     return sorted(n for n, s in _all_specs().items() if modality is None or s.modality == modality)
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from climb.errors import ClimbUsageError
 from climb.models.contract import InputContract
-from climb.models.registry import EncoderError, get_spec
+from climb.models.registry import EncoderError, checkpoint_config, get_spec
 from climb.models.zoo import ZooEntry, default_entry, timm_contract, timm_pretrained_cfg, zoo
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ PUBLISHED_CONFIG = "config.json"
 PUBLISHED_WEIGHTS = "model.safetensors"
 # files beside hub weights whose preprocessing values override a zoo entry's declared contract
 _PREPROCESSING_FILES = ("preprocessor_config.json", "open_clip_config.json")
+_WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 
 
 class WeightsUnavailableError(EncoderError):
@@ -47,6 +48,26 @@ class Weights:
     contract: InputContract | None = None
     entry: ZooEntry | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    encoder_config: dict[str, Any] | None = None  # a published folder's config.json `encoder_config`
+
+    def stored_config(self) -> dict[str, Any] | None:
+        """The encoder settings (`in_channels`, kwargs) the weights were saved with, else None.
+
+        A published folder's config.json is the record; a bare climb checkpoint's safetensors
+        metadata next; weights in a library's own layout (timm, braindecode) carry none.
+        """
+        if self.encoder_config is not None:
+            return dict(self.encoder_config)
+        return checkpoint_config(self.file)
+
+    def in_channels(self) -> int | None:
+        """The input width the weights were trained with (saved settings, zoo entry, or contract)."""
+        stored = self.stored_config() or {}
+        for width in (stored.get("in_channels"), self.entry and self.entry.in_channels,
+                      self.contract and self.contract.channels):
+            if width is not None:
+                return int(width)
+        return None
 
 
 def is_published_reference(name: str | Path) -> bool:
@@ -60,34 +81,65 @@ def is_published_reference(name: str | Path) -> bool:
 
 def resolve(spec: str | Path | bool, encoder: str) -> Weights:
     """The local weights file for `spec` (see the module docstring), downloaded if needed."""
-    if spec is True:
-        return _from_entry(default_entry(encoder))
-    text = str(spec)
-    if text.startswith(HUB_PREFIX):
-        return _from_hub_id(text)
-    path = Path(text).expanduser()
+    form, ref = reference(spec, encoder)
+    if form == "zoo":
+        return _from_entry(ref)
+    if form == "timm":
+        return _from_timm_tag(ref)
+    if form == "hub":
+        return _from_hub_id(ref)
+    path = Path(ref)
     if path.is_dir():
         return _from_folder(path)
     if path.is_file():
         return Weights(path, str(path))
+    raise WeightsUnavailableError(f"{ref}: weights file not found")
+
+
+def reference(spec: str | Path | bool, encoder: str) -> tuple[str, Any]:
+    """What `spec` names for `encoder`, without fetching anything (a suite is checked with it offline).
+
+    ("zoo", ZooEntry) | ("timm", tag) | ("hub", "hf-hub:org/repo[@rev]") | ("path", local path);
+    a spec that names none of these is a usage error.
+    """
+    if spec is True:
+        return "zoo", _loadable(default_entry(encoder))
+    text = str(spec)
+    if text.startswith(HUB_PREFIX):
+        parse_hub_id(text)
+        return "hub", text
+    path = Path(text).expanduser()
+    if path.exists() or os.sep in text or text.endswith(_WEIGHT_SUFFIXES):
+        return "path", str(path)
     entries = zoo()
     if text in entries:
         entry = entries[text]
         if entry.encoder != encoder:
             raise ClimbUsageError(f"zoo weights {text!r} are for encoder {entry.encoder!r}, not {encoder!r}")
-        return _from_entry(entry)
+        return "zoo", _loadable(entry)
     timm_name = get_spec(encoder).factory_kwargs.get("timm_name")
     if timm_name and text.split(".")[0] == timm_name:
-        return _from_timm_tag(text)
-    if os.sep in text or text.endswith((".safetensors", ".pt", ".pth", ".bin")):
-        raise EncoderError(f"{text}: weights file not found")
+        return "timm", text
     raise ClimbUsageError(f"pretrained={text!r} is not a file, a folder, an hf-hub: id, a zoo tag of {encoder!r} "
                           f"or a timm tag of it (climb models --info {encoder} lists its weights)")
 
 
-def _from_entry(entry: ZooEntry) -> Weights:
+def unavailable(spec: str | Path | bool, encoder: str) -> str | None:
+    """Why the weights `spec` cannot be had now (the one-line how-to), else None (they are here)."""
+    try:
+        resolve(spec, encoder)
+    except WeightsUnavailableError as exc:
+        return str(exc)
+    return None
+
+
+def _loadable(entry: ZooEntry) -> ZooEntry:
     if not entry.loadable:
-        raise EncoderError(f"zoo weights {entry.tag!r} are listed, not loadable: {entry.reason}")
+        raise ClimbUsageError(f"zoo weights {entry.tag!r} are listed, not loadable: {entry.reason}")
+    return entry
+
+
+def _from_entry(entry: ZooEntry) -> Weights:
     entry = entry.resolved()
     assert entry.hub and entry.file
     path = hub_file(entry.hub, entry.file, entry.revision, what=f"zoo weights {entry.tag!r}")
@@ -124,7 +176,28 @@ def _from_folder(folder: Path) -> Weights:
 
 def _published_weights(config: dict[str, Any], path: Path, source: str) -> Weights:
     contract = InputContract(**config["input_contract"]) if config.get("input_contract") else None
-    return Weights(path, source, sha256=config.get("weights_sha256"), contract=contract)
+    return Weights(path, source, sha256=config.get("weights_sha256"), contract=contract,
+                   encoder_config=dict(config.get("encoder_config") or {}))
+
+
+def check_pretrained(spec: str | Path | bool, encoder: str) -> Weights:
+    """Resolve `spec` for `encoder` before any work; a bad spec is a usage error naming it.
+
+    Weights that are neither cached nor downloadable stay a `WeightsUnavailableError` (its
+    message says how to provide them offline).
+    """
+    text = str(spec)
+    form, ref = reference(spec, encoder)
+    if form == "path" and not Path(ref).exists():
+        raise ClimbUsageError(f"pretrained encoder {text}: no such file")
+    try:
+        weights = resolve(spec, encoder)
+        weights.stored_config()  # reads a checkpoint's header: an unreadable file fails here
+    except WeightsUnavailableError:
+        raise
+    except EncoderError as exc:
+        raise ClimbUsageError(str(exc)) from None
+    return weights
 
 
 def load_published(ref: str | Path, in_channels: int | None = None, **kwargs: Any) -> nn.Module:

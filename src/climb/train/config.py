@@ -33,7 +33,10 @@ class TrainConfig(BaseModel):
     encoder: str
     encoder_kwargs: dict[str, Any] = {}
     input_field: str | None = None  # default: the first field whose kind the encoder reads
-    pretrained: Path | None = None  # local encoder checkpoint (climb or timm weights)
+    # starting weights: a zoo or timm tag, `hf-hub:org/repo[@rev]`, a local file / published folder, or
+    # true = the encoder's default zoo weights (climb.models.weights); the load transform then follows
+    # the weights' input contract
+    pretrained: bool | str | Path | None = None
     freeze_encoder: bool = False  # linear probe
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(64, ge=1)
@@ -87,6 +90,11 @@ class TrainConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown transform option(s) {unknown}; allowed: {sorted(allowed)}")
         return v
+
+    @field_validator("pretrained")
+    @classmethod
+    def _pretrained(cls, v: bool | str | Path | None) -> bool | str | Path | None:
+        return None if v is False else v
 
     @field_validator("precision")
     @classmethod

@@ -8,19 +8,27 @@ whether it runs on one process or several.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+import dataclasses
+import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from climb.catalog.schema import Task
+from climb.kinds import get_kind
 from climb.loading import ClimbDataset, MultiTaskBatchSampler, MultiTaskDataset, few_shot_indices, load, set_epoch
 from climb.loading.transforms import default_transform
 
-# encoder modality -> the field kind it reads
-MODALITY_FIELD_KIND = {"graph": "node_features"}
+if TYPE_CHECKING:
+    from climb.models.contract import InputContract
+    from climb.train.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
 CLASSIFICATION = (Task.binary, Task.multiclass, Task.multilabel)
+EDGE_ROLES = ("edges", "edge_weights")
 
 
 @dataclass
@@ -36,6 +44,9 @@ class TaskData:
     val: ClimbDataset | None
     test: ClimbDataset | None
     train_labels: np.ndarray
+    encoder_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)  # from the weights' input contract
+    # the default transform's options its splits were built with (the configuration's, met to the contract)
+    transform_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def n_out(self) -> int:
@@ -53,6 +64,11 @@ def _base(ds: Dataset) -> ClimbDataset:
     return ds.dataset if isinstance(ds, Subset) else ds  # type: ignore[return-value]
 
 
+def graph_fields(card: dict[str, Any]) -> list[str]:
+    """The fields that complete a graph's nodes: its edges (and edge weights), by their kinds' `graph_role`."""
+    return [f for f, m in card["fields"].items() if f != "label" and get_kind(m["kind"]).graph_role in EDGE_ROLES]
+
+
 def pick_field(card: dict[str, Any], modality: str, requested: str | None) -> tuple[str, str]:
     """The (field, kind) an encoder of `modality` reads from a prepared dataset's card."""
     fields = {k: v["kind"] for k, v in card["fields"].items() if k != "label"}
@@ -60,30 +76,62 @@ def pick_field(card: dict[str, Any], modality: str, requested: str | None) -> tu
         if requested not in fields:
             raise ValueError(f"{card['name']}: no field {requested!r}; fields: {sorted(fields)}")
         return requested, fields[requested]
-    wanted = MODALITY_FIELD_KIND.get(modality, modality)
     for name, kind in fields.items():
-        if kind == wanted:
+        if get_kind(kind).encoder_input == modality:  # the kind feeds this encoder modality
             return name, kind
-    raise ValueError(f"{card['name']}: no {wanted!r} field for a {modality} encoder; fields: {fields}")
+    raise ValueError(f"{card['name']}: no {modality!r} field (of a kind that feeds {modality} encoders); "
+                     f"fields: {fields}")
+
+
+def pretrained_contract(cfg: TrainConfig) -> InputContract | None:
+    """The input contract of `cfg.pretrained` (None: no weights, or weights that declare none)."""
+    from climb.models.weights import resolve
+
+    return resolve(cfg.pretrained, cfg.encoder).contract if cfg.pretrained is not None else None
+
+
+def contract_options(contract: InputContract, card: dict[str, Any], field_name: str,
+                     options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(`default_transform` options, encoder settings) that make `card`'s field meet the weights' contract.
+
+    `climb.models.contract.meet_contract` decides and logs every adaptation (resize, channel
+    repeat, lead selection), or raises `ContractError`. The configuration's own options are
+    the user's explicit choice: they win over the contract's, and a `sampling_rate` equal to the
+    contract's is the consent to resample (`allow_resample`).
+    """
+    from climb.models.contract import meet_contract
+
+    consent = contract.sampling_rate is not None and options.get("sampling_rate") == contract.sampling_rate
+    adaptation = meet_contract(contract, card, field_name, allow_resample=consent)
+    overridden = sorted(k for k, v in options.items() if k in adaptation.transform_options
+                        and v != adaptation.transform_options[k])
+    if overridden:
+        log.warning("%s.%s: transform option(s) %s set by the configuration, not the weights' contract (%s)",
+                    card.get("name"), field_name, overridden, contract.describe())
+    return {**adaptation.transform_options, **options}, adaptation.encoder_kwargs
 
 
 def build_task(name: str, modality: str, *, input_field: str | None, transform: str | None,
-               shots: int | None, seed: int, transform_options: dict[str, Any] | None = None) -> TaskData:
+               shots: int | None, seed: int, transform_options: dict[str, Any] | None = None,
+               contract: InputContract | None = None) -> TaskData:
     """Load the splits of prepared dataset `name` for an encoder of `modality`.
 
     `transform="default"` builds `default_transform(card, train=..., **transform_options)` per
-    split (augmentation, if asked for, only on train).
+    split (augmentation, if asked for, only on train); with a pretrained encoder's `contract`,
+    the options first meet it (`contract_options`).
     """
     train = load(name, "train", seed=seed)
     card = train.card
     field, kind = pick_field(card, modality, input_field)
-    keep = [field, *(f for f, m in card["fields"].items() if m["kind"] in ("edge_index", "edge_weight"))]
-    keep = [f for f in keep if f in card["fields"]] if kind == "node_features" else [field]
+    options, encoder_kwargs = dict(transform_options or {}), {}
+    if contract is not None and transform == "default":
+        options, encoder_kwargs = contract_options(contract, card, field, options)
+    keep = [field, *graph_fields(card)] if get_kind(kind).graph_role == "nodes" else [field]
 
     def split(part: str) -> ClimbDataset:
         t: Any = transform
         if transform == "default":
-            t = default_transform(card, train=part == "train", seed=seed, **(transform_options or {}))
+            t = default_transform(card, train=part == "train", seed=seed, **options)
         return load(name, part, transform=t, fields=keep, seed=seed)
 
     train = split("train")
@@ -95,7 +143,8 @@ def build_task(name: str, modality: str, *, input_field: str | None, transform: 
     if shots is not None:
         idx = few_shot_indices(labels, shots, seed=seed, task=train.task)
         subset, labels = Subset(train, idx.tolist()), labels[idx]
-    return TaskData(name, train.task, train.label_names, field, kind, subset, val, test, labels)
+    return TaskData(name, train.task, train.label_names, field, kind, subset, val, test, labels, encoder_kwargs,
+                    options)
 
 
 class SeededShardSampler(Sampler[int]):

@@ -77,7 +77,7 @@ def external_test(cfg: TrainConfig, name: str, task: TaskData) -> TestSet:
                                   f"{task.name}'s (kind, features); external validation needs the same input")
     transform: Any = cfg.transform
     if cfg.transform == "default":
-        transform = default_transform(source.card, train=False, seed=cfg.seed, **cfg.transform_options)
+        transform = default_transform(source.card, train=False, seed=cfg.seed, **task.transform_options)
     parts = [load(name, split, transform=transform, fields=source.fields, seed=cfg.seed) for split in card["splits"]]
     return TestSet(name, task.name, EXTERNAL_SPLIT, ConcatDataset(parts), parts[0].collate)
 

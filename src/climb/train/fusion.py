@@ -41,19 +41,22 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 from climb.catalog.schema import Task
 from climb.evaluate.bootstrap import bootstrap_metrics
 from climb.evaluate.metrics import ResultRow, compute_metrics, headline, result_rows, to_frame
+from climb.kinds import field_kind_for_input, get_kind
 from climb.loading import ClimbDataset, few_shot_indices, load
 from climb.loading.transforms import FieldTransforms, compute_stats, default_transform
 from climb.models import create_encoder, get_spec, save_encoder
 from climb.models.fusion import FUSION_STRATEGIES, make_fusion
 from climb.train.config import RESUMABLE_CHANGES, ModelSelection, claim_run_dir, selects_on_val
-from climb.train.data import SeededShardSampler, set_loader_epoch
+from climb.train.data import SeededShardSampler, graph_fields, set_loader_epoch
 from climb.safeio import atomic_write_text
 from climb.train.engine import (check_precision, is_rank_zero, make_trainer, predict_loaders, record_outputs,
                                 stack_predictions)
 from climb.train.module import input_channels, label_stats, task_loss, val_score
+
+# scalar and tabular fields of one modality, gathered into one vector for a `tabular` encoder
+GATHERED = "tabular"
 from climb.train.protocols import save_npz
 
-TABULAR_KINDS = ("scalar", "tabular")
 PTBXL_REPORT_LEAK = ("LABEL LEAK: the PTB-XL free-text report was written by the cardiologist who assigned the "
                      "labels; a model that reads it reads the answer. Not a fair benchmark result.")
 
@@ -69,7 +72,9 @@ class ModalityConfig(BaseModel):
     fields: list[str] = Field(min_length=1)  # several scalar/tabular fields = one gathered vector
     encoder: str
     encoder_kwargs: dict[str, Any] = {}
-    pretrained: Path | None = None  # local single-modality checkpoint (encoder.safetensors)
+    # starting weights (as TrainConfig.pretrained): a single-modality encoder.safetensors, a published
+    # folder, an hf-hub: id, or a zoo / timm tag
+    pretrained: str | Path | None = None
     freeze: bool = False  # frozen encoders also stay in eval mode
 
 
@@ -237,14 +242,15 @@ def modality_kind(card: Mapping[str, Any], modality: str, mc: ModalityConfig) ->
         raise ValueError(f"{card['name']}: modality {modality!r} reads unknown field(s) {unknown}; "
                          f"fields: {sorted(kinds)}")
     field_kinds = [kinds[f] for f in mc.fields]
-    if all(k in TABULAR_KINDS for k in field_kinds):
-        kind = "tabular"
+    if all(_gathered(k) for k in field_kinds):
+        kind = GATHERED
     elif len(mc.fields) == 1:
-        kind = "graph" if field_kinds[0] == "node_features" else field_kinds[0]
+        kind = get_kind(field_kinds[0]).encoder_input or field_kinds[0]
     else:
         raise ValueError(f"{card['name']}: modality {modality!r} mixes fields of kinds {field_kinds}; only scalar/"
                          "tabular fields can be gathered into one modality")
-    if kind == "graph" and "edge_index" not in kinds.values():
+    roles = {get_kind(k).graph_role for k in kinds.values()}
+    if get_kind(field_kinds[0]).graph_role == "nodes" and "edges" not in roles:
         raise ValueError(f"{card['name']}: modality {modality!r} reads node features but the dataset has no edges")
     enc_modality = get_spec(mc.encoder).modality
     if enc_modality != kind:
@@ -253,19 +259,26 @@ def modality_kind(card: Mapping[str, Any], modality: str, mc: ModalityConfig) ->
     return kind
 
 
-def _graph_fields(card: Mapping[str, Any]) -> list[str]:
-    return [n for n, m in card["fields"].items() if m["kind"] in ("edge_index", "edge_weight")]
+def _gathered(kind: str) -> bool:
+    """Scalars and feature vectors of one modality are gathered into one standardised vector."""
+    k = get_kind(kind)
+    return k.value == "number" or k.encoder_input == GATHERED
+
+
+def _graph_input(kind: str) -> bool:
+    """A modality whose encoder reads node features (and the dataset's edges)."""
+    return get_kind(field_kind_for_input(kind)).graph_role == "nodes"
 
 
 def _edge_fields(card: Mapping[str, Any]) -> dict[str, str]:
     """edge kind -> field name (`edge_index`, and `edge_weight` when the dataset has one)."""
-    return {card["fields"][n]["kind"]: n for n in _graph_fields(card)}
+    return {card["fields"][n]["kind"]: n for n in graph_fields(card)}
 
 
 def _loaded_fields(card: Mapping[str, Any], cfg: FusionConfig, kinds: Mapping[str, str]) -> list[str]:
     fields = [f for mc in cfg.modalities.values() for f in mc.fields]
-    if "graph" in kinds.values():
-        fields += _graph_fields(card)
+    if any(_graph_input(k) for k in kinds.values() if k != GATHERED):
+        fields += graph_fields(card)
     return list(dict.fromkeys(fields))
 
 
@@ -325,12 +338,15 @@ def build_fusion_data(cfg: FusionConfig) -> FusionData:
         labels = labels[indices]
     rows = _raw_rows(cfg.dataset, "train", fields, indices)
     tab_stats = {m: _tabular_stats(rows, cfg.modalities[m].fields, cfg.clip)
-                 for m, k in kinds.items() if k == "tabular"}
-    ts_fields = [cfg.modalities[m].fields[0] for m, k in kinds.items() if k == "timeseries"]
-    stats = {f: compute_stats([r[f] for r in rows], "timeseries") for f in ts_fields}
+                 for m, k in kinds.items() if k == GATHERED}
+    # a single field whose NaN means "not observed" (EHR time series) is standardised with train statistics
+    field_kinds = {f: card["fields"][f]["kind"] for m, k in kinds.items() if k != GATHERED
+                   for f in cfg.modalities[m].fields[:1]}
+    stats = {f: compute_stats([r[f] for r in rows], kind) for f, kind in field_kinds.items()
+             if get_kind(kind).nan_means_missing}
     stats = {f: {k: np.nan_to_num(np.asarray(v), nan=0.0 if k == "mean" else 1.0).tolist() for k, v in s.items()}
              for f, s in stats.items()}
-    keep = {f for m, k in kinds.items() if k != "tabular" for f in cfg.modalities[m].fields} | set(_graph_fields(card))
+    keep = {f for m, k in kinds.items() if k != GATHERED for f in cfg.modalities[m].fields} | set(graph_fields(card))
 
     def split(name: str, part: str, train: bool) -> ClimbDataset:
         ds_card = load(name, part).card if name != cfg.dataset else card
@@ -353,9 +369,9 @@ def build_fusion_data(cfg: FusionConfig) -> FusionData:
         "n_out": len(probe.label_names) if task in (Task.multiclass, Task.multilabel) else 1,
         "label_stats": label_stats(task, labels, len(probe.label_names)), "tabular_stats": tab_stats,
         "modalities": {m: {"kind": k, "fields": cfg.modalities[m].fields,
-                           "edges": _edge_fields(card) if k == "graph" else {},
-                           "in_channels": (len(tab_stats[m]["mean"]) if k == "tabular" else
-                                           input_channels("node_features" if k == "graph" else k,
+                           "edges": _edge_fields(card) if k != GATHERED and _graph_input(k) else {},
+                           "in_channels": (len(tab_stats[m]["mean"]) if k == GATHERED else
+                                           input_channels(field_kind_for_input(k),
                                                           example[cfg.modalities[m].fields[0]]))}
                        for m, k in kinds.items()},
     }
@@ -389,7 +405,7 @@ class FusionModule(L.LightningModule):
         self.encoders = nn.ModuleDict()
         for m, mc in cfg.modalities.items():
             enc = create_encoder(mc.encoder, in_channels=info["modalities"][m]["in_channels"],
-                                 pretrained_path=mc.pretrained, **mc.encoder_kwargs)
+                                 pretrained=mc.pretrained, **mc.encoder_kwargs)
             if mc.freeze:
                 enc.requires_grad_(False).eval()
             self.encoders[m] = enc
@@ -414,14 +430,14 @@ class FusionModule(L.LightningModule):
     def embed(self, batch: dict[str, Any], m: str) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, D) embedding of modality `m` and its (B,) presence in the data."""
         kind, fields, enc = self.kinds[m], self.cfg.modalities[m].fields, self.encoders[m]
-        if kind == "tabular":
+        if kind == GATHERED:
             x = torch.cat([batch[f].float().reshape(len(batch["label"]), -1) for f in fields], dim=1)
             return enc(self.standardizers[m](x)), torch.isfinite(x).any(dim=1)
-        x = batch[fields[0]]
-        if kind == "text":
+        x, field_kind = batch[fields[0]], get_kind(field_kind_for_input(kind))
+        if field_kind.value == "text":
             present = torch.tensor([bool(t.strip()) for t in x], device=self.device)
             return self._embed_text(m, list(x)), present
-        if kind == "graph":
+        if field_kind.graph_role == "nodes":
             edges = self.info["modalities"][m]["edges"]
             weight = batch[edges["edge_weight"]].float() if edges.get("edge_weight") else None
             z = enc(x.float(), batch[edges["edge_index"]], weight, batch["batch"])
@@ -623,18 +639,20 @@ def unimodal_config(base: FusionConfig, modality: str, **update: Any) -> FusionC
                                    "strategy": "late_average", "modality_dropout": 0.0, "protocol": None, **update})
 
 
-def _with_pretrained(base: FusionConfig, paths: Mapping[str, Path | None]) -> dict[str, ModalityConfig]:
+def _with_pretrained(base: FusionConfig, paths: Mapping[str, str | Path | None]) -> dict[str, ModalityConfig]:
     unknown = sorted(set(paths) - set(base.modalities))
     if unknown:
         raise KeyError(f"pretrained checkpoints for unknown modalities {unknown}; modalities: {list(base.modalities)}")
+    from climb.models.weights import check_pretrained
+
     for m, p in paths.items():
-        if p is not None and not Path(p).is_file():
-            raise FileNotFoundError(f"pretrained encoder for {m!r}: {p} is not a file")
+        if p is not None:
+            check_pretrained(p, base.modalities[m].encoder)
     return {m: mc.model_copy(update={"pretrained": paths.get(m)}) for m, mc in base.modalities.items()}
 
 
 def fusion_protocol(dataset: str | FusionConfig, *, strategies: Sequence[str] = FUSION_STRATEGIES,
-                    shots: Sequence[int | None] = (None, 8), pretrained: Mapping[str, Path | None] | None = None,
+                    shots: Sequence[int | None] = (None, 8), pretrained: Mapping[str, str | Path | None] | None = None,
                     unimodal: bool = True, seeds: Sequence[int] = (0,), out_dir: Path | None = None,
                     quiet: bool = True, callbacks: Callable[[str], Sequence[Callback]] | None = None,
                     fresh: bool = False, **overrides: Any) -> pd.DataFrame:

@@ -17,22 +17,19 @@ import torch
 from torch import nn
 
 from climb.evaluate.metrics import compute_metrics, headline
+from climb.kinds import get_kind
 from climb.models import create_encoder, get_spec, make_head, make_loss
 from climb.models.heads import RegressionLoss, TaskLoss
-from climb.models.registry import checkpoint_config
+from climb.models.weights import Weights, resolve
 from climb.train.config import TrainConfig
 from climb.train.data import TaskData
 
-CHANNEL_DIM = {"image": 0, "volume": 0, "video": 1, "signal": 0, "eeg": 0}
+ADAPTER_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}  # a kind's `adapter_dims` -> its 1x1 conv
 
 
 def input_channels(kind: str, example: torch.Tensor) -> int | None:
-    """Channels/features of one (unbatched) example, in the encoder's sense."""
-    if kind in CHANNEL_DIM:
-        return int(example.shape[CHANNEL_DIM[kind]])
-    if kind in ("tabular", "timeseries", "node_features"):
-        return int(example.shape[-1])
-    return None
+    """Channels/features of one (unbatched) example, in the encoder's sense (the kind's `in_channels`)."""
+    return get_kind(kind).in_channels(tuple(getattr(example, "shape", ())))
 
 
 def _adapter(kind: str, c_in: int, c_out: int) -> nn.Module:
@@ -44,8 +41,8 @@ def _adapter(kind: str, c_in: int, c_out: int) -> nn.Module:
     encoder its own signal, and a new task transferred to a pretrained encoder does not start
     from a random projection.
     """
-    conv = {"image": nn.Conv2d, "volume": nn.Conv3d, "signal": nn.Conv1d, "eeg": nn.Conv1d}.get(kind)
-    layer = conv(c_in, c_out, kernel_size=1) if conv is not None else nn.Linear(c_in, c_out)
+    dims = get_kind(kind).adapter_dims
+    layer = ADAPTER_CONV[dims](c_in, c_out, kernel_size=1) if dims else nn.Linear(c_in, c_out)
     weight = torch.zeros(c_out, c_in)
     if c_in <= c_out:
         weight[torch.arange(c_out), torch.arange(c_out) % c_in] = 1.0
@@ -59,6 +56,29 @@ def _adapter(kind: str, c_in: int, c_out: int) -> nn.Module:
     return layer
 
 
+def encoder_width(channels: list[int | None], weights: Weights | None) -> int | None:
+    """The encoder's input width: the pretrained weights' own, else the widest task's.
+
+    The widest input feeds the encoder directly; narrower ones are lifted by an adapter, so no
+    dataset loses channels (12-lead PTB-XL is never squeezed into 1 lead). Pretrained weights
+    keep the width they were trained with (saved settings, zoo entry or input contract: a
+    grayscale dataset reaches an RGB ImageNet encoder through the adapter, tiled).
+    """
+    if not channels or channels[0] is None:
+        return None
+    pretrained = weights.in_channels() if weights is not None else None
+    return pretrained if pretrained is not None else max(channels)
+
+
+def encoder_kwargs(cfg: TrainConfig, tasks: dict[str, dict[str, Any]], weights: Weights | None) -> dict[str, Any]:
+    """Encoder settings: the pretrained weights' saved ones, then the input contract's adaptation
+    (e.g. LaBraM's channel names), then the configuration's `encoder_kwargs` (which win)."""
+    stored = (weights.stored_config() or {}) if weights is not None else {}
+    stored.pop("in_channels", None)
+    adapted = next((t["encoder_kwargs"] for t in tasks.values() if t.get("encoder_kwargs")), {})
+    return {**stored, **adapted, **cfg.encoder_kwargs}
+
+
 class ClimbModule(L.LightningModule):
     """Shared encoder + per-task heads; validation logs per-task AUROC and `val/score`."""
 
@@ -67,15 +87,10 @@ class ClimbModule(L.LightningModule):
         self.save_hyperparameters()
         cfg = TrainConfig.model_validate(config)
         self.cfg, self.task_info = cfg, tasks
-        channels = [t["in_channels"] for t in tasks.values()]
-        # the widest input feeds the encoder directly; narrower ones are lifted by an adapter,
-        # so no dataset loses channels (12-lead PTB-XL is never squeezed into 1 lead)
-        enc_in = max(channels) if channels[0] is not None else None
-        stored = checkpoint_config(cfg.pretrained) if cfg.pretrained is not None else None
-        if stored is not None and stored.get("in_channels") is not None and enc_in is not None:
-            enc_in = int(stored["in_channels"])  # a pretrained encoder keeps its input width: adapt to it
-        self.encoder = create_encoder(cfg.encoder, in_channels=enc_in, pretrained_path=cfg.pretrained,
-                                      **cfg.encoder_kwargs)
+        weights = resolve(cfg.pretrained, cfg.encoder) if cfg.pretrained is not None else None
+        enc_in = encoder_width([t["in_channels"] for t in tasks.values()], weights)
+        self.encoder = create_encoder(cfg.encoder, in_channels=enc_in, pretrained=cfg.pretrained,
+                                      **encoder_kwargs(cfg, tasks, weights))
         if cfg.freeze_encoder:
             self.encoder.requires_grad_(False)
         dim = self.encoder.out_dim
@@ -97,17 +112,17 @@ class ClimbModule(L.LightningModule):
             info[name] = {"task": t.task.value, "n_out": t.n_out, "field": t.field, "kind": t.kind,
                           "in_channels": input_channels(t.kind, example), "label_names": t.label_names,
                           "label_stats": label_stats(t.task, t.train_labels, len(t.label_names)),
-                          "has_val": t.val is not None}
+                          "has_val": t.val is not None, "encoder_kwargs": t.encoder_kwargs}
         return info
 
     # ------------------------------------------------------------ forward
 
     def embed(self, batch: dict[str, Any], task: str) -> torch.Tensor:
         info = self.task_info[task]
-        x = batch[info["field"]]
-        if info["kind"] == "node_features":
+        x, kind = batch[info["field"]], get_kind(info["kind"])
+        if kind.graph_role == "nodes":  # graph encoders take the collated edges too (PyG-style batch)
             return self.encoder(x.float(), batch["edge_index"], batch.get("edge_weight"), batch["batch"])
-        if info["kind"] == "text":
+        if kind.value == "text":
             return self.encoder(x)
         x = x.float()
         if task in self.adapters:
@@ -196,12 +211,12 @@ def label_stats(task: object, labels: np.ndarray, n_classes: int) -> dict[str, A
     """
     from climb.models import class_counts_from_labels
 
-    kind = getattr(task, "value", task)
+    task_type = getattr(task, "value", task)
     labels = np.asarray(labels)
-    if kind == "regression":
+    if task_type == "regression":
         y = labels.astype(np.float64)
         return {"mean": float(np.nanmean(y)), "std": float(np.nanstd(y)) or 1.0}
-    counts = class_counts_from_labels(kind, labels, 2 if kind == "binary" else n_classes)
+    counts = class_counts_from_labels(task_type, labels, 2 if task_type == "binary" else n_classes)
     return {"class_counts": counts.tolist(), "n_samples": int(len(labels))}
 
 

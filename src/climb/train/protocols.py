@@ -29,7 +29,7 @@ from climb.models import save_encoder
 from climb.errors import ClimbError, ClimbUsageError
 from climb.safeio import atomic_write_bytes, atomic_write_text
 from climb.train.config import TrainConfig, claim_run_dir
-from climb.train.data import TaskData, build_task, eval_loader, set_loader_epoch, train_loader
+from climb.train.data import TaskData, build_task, eval_loader, pretrained_contract, set_loader_epoch, train_loader
 from climb.train.evaluation import check_test_on, evaluate_module, predict  # noqa: F401 (predict re-exported)
 from climb.train.engine import Throughput, make_trainer, record_outputs, run_checkpoint  # noqa: F401 (re-exported)
 from climb.train.module import ClimbModule, encoder_modality
@@ -87,7 +87,8 @@ def train(cfg: TrainConfig, protocol: str | None = None, callbacks: Sequence[Cal
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     modality = encoder_modality(cfg.encoder)
     tasks = {n: build_task(n, modality, input_field=cfg.input_field, transform=cfg.transform,
-                           shots=cfg.shots, seed=cfg.seed, transform_options=cfg.transform_options)
+                           shots=cfg.shots, seed=cfg.seed, transform_options=cfg.transform_options,
+                           contract=pretrained_contract(cfg))
              for n in cfg.datasets}
     kinds = {t.kind for t in tasks.values()}
     if len(kinds) > 1:
@@ -129,7 +130,7 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def few_shot_configs(base: TrainConfig, shots: Sequence[int], seeds: Sequence[int], inits: dict[str, Path | None],
+def few_shot_configs(base: TrainConfig, shots: Sequence[int], seeds: Sequence[int], inits: dict[str, str | Path | None],
                      modes: Sequence[str]) -> list[tuple[str, TrainConfig]]:
     """Every (init label, config) of a few-shot sweep, validated before any of them trains."""
     bad_modes = sorted(set(modes) - {"linear_probe", "finetune"})
@@ -155,11 +156,12 @@ def few_shot_configs(base: TrainConfig, shots: Sequence[int], seeds: Sequence[in
 
 
 def few_shot(base: TrainConfig, shots: Sequence[int] = (1, 8, 32), seeds: Sequence[int] = (0, 1, 2),
-             inits: dict[str, Path | None] | None = None,
+             inits: dict[str, str | Path | None] | None = None,
              modes: Sequence[str] = ("linear_probe", "finetune")) -> list[ResultRow]:
     """Few-shot transfer to `base.datasets[0]`: k per class x seeds x initialisations x modes.
 
-    `inits` maps a label to a local encoder checkpoint (None = from scratch), e.g.
+    `inits` maps a label to starting weights (`TrainConfig.pretrained`: a checkpoint, a published
+    folder, an `hf-hub:` id or a zoo / timm tag; None = from scratch), e.g.
     {"scratch": None, "multitask": run.encoder_path}: the CLIMB comparison. Every run's
     configuration, the dataset, the encoder and each checkpoint are checked before the first
     run trains (`preflight`).
@@ -173,9 +175,9 @@ def few_shot(base: TrainConfig, shots: Sequence[int] = (1, 8, 32), seeds: Sequen
 
 def preflight(cfg: TrainConfig) -> None:
     """Check what a run needs before any work: the encoder is registered, the datasets are prepared,
-    the pretrained checkpoint is a readable encoder file, the `test_on` datasets share the labels. Errors are one line naming the input."""
-    from climb.models import EncoderError, get_spec
-    from climb.models.registry import checkpoint_config
+    the pretrained weights can be had, the `test_on` datasets share the labels. Errors are one line naming the input."""
+    from climb.models import get_spec
+    from climb.models.weights import check_pretrained
     from climb.prepare import open_prepared
 
     try:
@@ -188,12 +190,7 @@ def preflight(cfg: TrainConfig) -> None:
         except FileNotFoundError as exc:
             raise DatasetNotPrepared(str(exc)) from None
     if cfg.pretrained is not None:
-        if not Path(cfg.pretrained).is_file():
-            raise ClimbUsageError(f"pretrained encoder {cfg.pretrained}: no such file")
-        try:
-            checkpoint_config(cfg.pretrained)
-        except EncoderError as exc:
-            raise ClimbUsageError(str(exc)) from None
+        check_pretrained(cfg.pretrained, cfg.encoder)
     if cfg.test_on:
         check_test_on(cfg)
 

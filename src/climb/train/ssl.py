@@ -62,13 +62,16 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
+from climb.kinds import get_kind, kind_names
 from climb.models import create_encoder, save_encoder
 from climb.train.config import claim_run_dir
 from climb.train.data import SeededShardSampler, pick_field, set_loader_epoch
 from climb.train.module import encoder_modality
 from climb.train.engine import check_precision, make_trainer, record_outputs
 
-OBJECTIVE_KINDS = {"mae": ("image", "signal", "eeg"), "jepa": ("signal", "eeg")}
+# the inputs each objective masks in patches, by the spatial dims of the field kind (its `adapter_dims`):
+# MAE patches series (1-D) and images (2-D), JEPA series
+OBJECTIVE_DIMS = {"mae": (1, 2), "jepa": (1,)}
 
 
 class SSLConfig(BaseModel):
@@ -167,8 +170,8 @@ class SSLResult:
 
 
 def default_patch_size(kind: str, shape: Sequence[int]) -> int:
-    """4 px for small images (<= 64 px), 16 px for larger ones; S // 20 samples for signals."""
-    if kind == "image":
+    """4 px for small images (<= 64 px), 16 px for larger ones; S // 20 samples for series (1-D kinds)."""
+    if get_kind(kind).adapter_dims == 2:
         return 4 if min(shape[1:]) <= 64 else 16
     return max(1, int(shape[-1]) // 20)
 
@@ -297,9 +300,9 @@ class SSLModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         cfg = SSLConfig.model_validate(config)
-        if kind not in OBJECTIVE_KINDS[cfg.objective]:
-            raise ValueError(f"objective {cfg.objective!r} supports inputs of kind "
-                             f"{OBJECTIVE_KINDS[cfg.objective]}, not {kind!r}")
+        if get_kind(kind).adapter_dims not in OBJECTIVE_DIMS[cfg.objective]:
+            supported = [k for k in kind_names() if get_kind(k).adapter_dims in OBJECTIVE_DIMS[cfg.objective]]
+            raise ValueError(f"objective {cfg.objective!r} supports inputs of kind {supported}, not {kind!r}")
         self.cfg, self.kind, self.input_shape = cfg, kind, list(input_shape)
         self.patch = cfg.patch_size or default_patch_size(kind, input_shape)
         self.n_patches = math.prod(patch_grid(input_shape[1:], self.patch))

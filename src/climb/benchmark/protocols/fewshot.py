@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from climb.benchmark.protocols.base import Protocol, register_protocol
 from climb.benchmark.protocols.multitask import group_encoder, group_of, multitask_cell_for
-from climb.benchmark.suite import Budget, Cell, EncoderSpec, Suite, SuiteError
+from climb.benchmark.suite import Budget, Cell, EncoderSpec, Mode, Suite, SuiteError, check_weights
 
 if TYPE_CHECKING:
     from climb.benchmark.execute import CellContext
@@ -32,7 +32,10 @@ class FewshotSpec(BaseModel):
     datasets: list[str] = Field(min_length=1)
     shots: list[int] = Field([1, 8, 32], min_length=1)
     inits: list[Literal["scratch", "multitask_heldout", "multitask"]] = ["scratch", "multitask_heldout"]
-    modes: list[Literal["finetune", "linear_probe"]] = ["finetune"]
+    # more inits from published weights, label -> what `create_encoder(pretrained=...)` takes
+    # (e.g. {climb_ecg: "hf-hub:org/ecg-encoder"}): transfer from any published encoder
+    pretrained: dict[str, str] = {}
+    modes: list[Mode] = ["finetune"]
     seeds: list[int] | None = None  # default: the suite's seeds
     budget: Budget = Budget()
 
@@ -41,6 +44,14 @@ class FewshotSpec(BaseModel):
     def _positive(cls, v: list[int]) -> list[int]:
         if any(k < 1 for k in v):
             raise ValueError("shots must be >= 1")
+        return v
+
+    @field_validator("pretrained")
+    @classmethod
+    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
+        taken = sorted(set(v) & {"scratch", "multitask_heldout", "multitask"})
+        if taken:
+            raise ValueError(f"pretrained init labels {taken} are reserved (scratch, multitask_heldout, multitask)")
         return v
 
 
@@ -62,6 +73,10 @@ class Fewshot(Protocol):
                 for seed in spec.seeds or suite.seeds:
                     budget = suite.budget_for(enc.budget, suite.datasets[ds].budget, spec.budget)
                     extra: dict[str, Any] = {"shots": spec.shots, "inits": spec.inits, "modes": spec.modes}
+                    for label, weights in spec.pretrained.items():
+                        check_weights(weights, enc.name, f"protocols.fewshot.pretrained.{label}")
+                    if spec.pretrained:
+                        extra["pretrained"] = spec.pretrained
                     if "multitask_heldout" in spec.inits:  # pretrained inside the cell on the group's others
                         extra["pretrain_on"] = [d for d in group_of(suite, ds)[1].datasets if d != ds]
                     out.append(Cell(self.name, (ds,), enc.name, seed, budget, enc.kwargs, extra=extra))
@@ -82,6 +97,7 @@ class Fewshot(Protocol):
         inits = {init: None if init == "scratch" else
                  _heldout_encoder(cell, ctx) if init == "multitask_heldout" else _multitask_encoder(cell, ctx)
                  for init in cell.extra["inits"]}
+        inits.update(cell.extra.get("pretrained", {}))  # published encoders, by label
         frames = []
         for k in cell.extra["shots"]:
             for init, path in inits.items():

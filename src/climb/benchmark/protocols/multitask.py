@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from climb.benchmark.protocols.base import Protocol, register_protocol
 from climb.benchmark.protocols.single import train_cell
-from climb.benchmark.suite import Budget, Cell, EncoderSpec, Suite, SuiteError
+from climb.benchmark.suite import Budget, Cell, EncoderSpec, Suite, SuiteError, variant
 
 if TYPE_CHECKING:
     from climb.benchmark.execute import CellContext
@@ -71,7 +71,8 @@ class Multitask(Protocol):
             for seed in suite.seeds:
                 budget = suite.budget_for(enc.budget, spec.budget, group.budget)
                 out.append(Cell(self.name, tuple(group.datasets), enc.name, seed, budget, enc.kwargs,
-                                group=gname, extra={"sampling": group.sampling}))
+                                group=gname, variant=variant(enc),
+                                extra={"sampling": group.sampling, **enc.settings()}))
         return out
 
     def run(self, cell: Cell, ctx: CellContext) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from climb.benchmark.protocols.base import Protocol, register_protocol
-from climb.benchmark.suite import Budget, Cell, Suite
+from climb.benchmark.suite import Budget, Cell, Mode, Suite, variant
 
 if TYPE_CHECKING:
     from climb.benchmark.execute import CellContext
@@ -17,6 +17,9 @@ class SingleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     datasets: list[str] | None = None  # None: every dataset of the suite
+    # how pretrained encoders are trained: fine-tuned, and/or a linear probe on the frozen encoder
+    # (encoders from scratch are always fine-tuned: a frozen random encoder says nothing)
+    modes: list[Mode] = Field(["finetune"], min_length=1)
     budget: Budget = Budget()
 
 
@@ -25,6 +28,8 @@ def train_cell(cell: Cell, ctx: CellContext) -> None:
     from climb.train import train
 
     update = {"sampling": cell.extra["sampling"]} if "sampling" in cell.extra else {}
+    if "pretrained" in cell.extra:  # a pretrained encoder of the suite, fine-tuned or linear-probed
+        update.update(pretrained=cell.extra["pretrained"], freeze_encoder=cell.extra["mode"] == "linear_probe")
     train(ctx.train_config(cell, **update), protocol=cell.protocol, callbacks=ctx.callbacks(cell.id), fresh=ctx.fresh)
 
 
@@ -39,9 +44,11 @@ class Single(Protocol):
         out = []
         for ds in spec.datasets or list(suite.datasets):
             for enc in suite.encoders_for(ds, kinds[ds]):
-                for seed in suite.seeds:
-                    budget = suite.budget_for(enc.budget, suite.datasets[ds].budget, spec.budget)
-                    out.append(Cell(self.name, (ds,), enc.name, seed, budget, enc.kwargs))
+                for mode in spec.modes if enc.pretrained is not None else ["finetune"]:
+                    for seed in suite.seeds:
+                        budget = suite.budget_for(enc.budget, suite.datasets[ds].budget, spec.budget)
+                        out.append(Cell(self.name, (ds,), enc.name, seed, budget, enc.kwargs,
+                                        variant=variant(enc, mode), extra=enc.settings(mode)))
         return out
 
     def run(self, cell: Cell, ctx: CellContext) -> None:
