@@ -45,7 +45,7 @@ from climb.safeio import atomic_write_json
 
 DONE, FAILED, MISSING = "done", "failed", "missing-data"
 EXTRA_COLUMNS = ["cell", "suite", "wall_seconds", "train_samples_per_second"]
-COMPUTE_KEYS = ("accelerator", "devices", "strategy", "precision", "num_nodes")
+COMPUTE_KEYS = ("accelerator", "devices", "strategy", "precision", "num_nodes", "logger")
 
 
 # ---------------------------------------------------------------- data

@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from climb.cli.options import logger_option
+
 
 def _config(dataset: list[str], encoder: Optional[str], config: Optional[Path], **overrides):
     from climb.train import TrainConfig
@@ -61,6 +63,7 @@ def register(app: typer.Typer) -> None:
         model_selection: Optional[str] = typer.Option(
             None, help="Tested weights: best_val, last, or auto (default: last when --shots, else best_val)."),
         n_boot: Optional[int] = typer.Option(None, help="Bootstrap replicates for the CIs."),
+        logger: Optional[str] = logger_option(),
         out: Optional[Path] = typer.Option(None, "--out", help="Directory for runs (default runs/train)."),
         quiet: bool = typer.Option(False, "--quiet", "-q"),
     ) -> None:
@@ -83,7 +86,7 @@ def register(app: typer.Typer) -> None:
                           accelerator=accelerator, devices=devices_value, strategy=strategy,
                           precision=precision, num_nodes=num_nodes, limit_train_batches=limit,
                           limit_val_batches=limit_val, n_boot=n_boot, out_dir=out, ema_decay=ema_decay,
-                          model_selection=model_selection, transform_options=options or None)
+                          model_selection=model_selection, logger=logger, transform_options=options or None)
             result = run(cfg, quiet=quiet)
         except (ClimbError, ValidationError, ValueError, KeyError, FileNotFoundError, FloatingPointError) as e:
             typer.echo(f"error: {e}", err=True)
@@ -101,6 +104,7 @@ def register(app: typer.Typer) -> None:
                                                 "'scratch' is always included."),
         epochs: int = typer.Option(20), batch_size: int = typer.Option(32),
         n_boot: int = typer.Option(200), out: Path = typer.Option(Path("runs/fewshot"), "--out"),
+        logger: Optional[str] = logger_option(),
     ) -> None:
         """Few-shot transfer: k per class x seeds x initialisations x (linear probe, fine-tune).
 
@@ -122,7 +126,7 @@ def register(app: typer.Typer) -> None:
                     raise ClimbUsageError(f"--init needs LABEL=PATH, got {item!r}")
                 inits[label] = Path(path)
             base = TrainConfig(datasets=[dataset], encoder=encoder, epochs=epochs, batch_size=batch_size,
-                               n_boot=n_boot, out_dir=out)
+                               n_boot=n_boot, out_dir=out, **({"logger": logger} if logger else {}))
             runs = few_shot_configs(base, _ints(shots, "--shots"), _ints(seeds, "--seeds"), inits,
                                     ("linear_probe", "finetune"))
             rows = [r for init, cfg in runs for r in run_one(cfg, protocol="fewshot", init=init).rows]

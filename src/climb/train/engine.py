@@ -4,7 +4,8 @@ Single-task / multitask / few-shot (`protocols.py`), fusion (`fusion.py`) and se
 pretraining (`ssl.py`) each bring a LightningModule and its data; everything about *running*
 them lives here, once:
 
-* `make_trainer`: the one `L.Trainer(...)` call (CSV + TensorBoard logs, one log version per
+* `make_trainer`: the one `L.Trainer(...)` call (CSV logs plus the configured tracker, `settings.logger`:
+  TensorBoard by default, W&B or MLflow, see `climb.trackers`; one log version per
   attempt so a resumed run keeps the earlier attempts' logs; checkpoints every epoch;
   throughput; the step seed and the learning-rate schedule; EMA when asked; the caller's
   callbacks, e.g. the benchmark's progress bars);
@@ -32,9 +33,9 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from climb.errors import ClimbError
+from climb.trackers import DEFAULT_LOGGER, make_loggers
 
 PRECISIONS = ("32-true", "32", "16-mixed", "bf16-mixed", "bf16-true", "64-true")
 LR_SCHEDULES = ("cosine", "multistep", "constant")
@@ -260,7 +261,7 @@ def make_trainer(settings: Any, run_dir: Path, *, select: bool, callbacks: Seque
         limit_train_batches=settings.limit_train_batches,
         limit_val_batches=getattr(settings, "limit_val_batches", 1.0) if validate else 0,
         # one log version per attempt: a resumed run keeps the logs of the attempts before it
-        logger=[CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tb")],
+        logger=make_loggers(getattr(settings, "logger", DEFAULT_LOGGER), run_dir),
         callbacks=[ckpt, speed, StepSeed(settings.seed),
                    LRSchedule(settings.lr, settings.lr_schedule, lr_interval, warmup_fraction),
                    *([EMAWeightAveraging(decay=ema)] if ema else []), *callbacks],
