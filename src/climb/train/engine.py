@@ -7,8 +7,9 @@ them lives here, once:
 * `make_trainer`: the one `L.Trainer(...)` call (CSV logs plus the configured tracker, `settings.logger`:
   TensorBoard by default, W&B or MLflow, see `climb.trackers`; one log version per
   attempt so a resumed run keeps the earlier attempts' logs; checkpoints every epoch;
-  throughput; the step seed and the learning-rate schedule; EMA when asked; the caller's
-  callbacks, e.g. the benchmark's progress bars);
+  throughput; the step seed and the learning-rate schedule; EMA when asked; the run log
+  `logs/run.log` and plain progress lines when stderr is not a terminal (`climb.train.runlog`);
+  the caller's callbacks, e.g. the benchmark's progress bars);
 * `fit`: resume from `checkpoints/last.ckpt` (or start over when `fresh`), never unpickling:
   a checkpoint is read with `torch.load(weights_only=True)` and one that needs more is
   refused with an error naming it;
@@ -36,6 +37,7 @@ from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, ModelCheck
 
 from climb.errors import ClimbError
 from climb.trackers import DEFAULT_LOGGER, make_loggers
+from climb.train.runlog import run_callbacks
 
 PRECISIONS = ("32-true", "32", "16-mixed", "bf16-mixed", "bf16-true", "64-true")
 LR_SCHEDULES = ("cosine", "multistep", "constant")
@@ -264,7 +266,7 @@ def make_trainer(settings: Any, run_dir: Path, *, select: bool, callbacks: Seque
         logger=make_loggers(getattr(settings, "logger", DEFAULT_LOGGER), run_dir),
         callbacks=[ckpt, speed, StepSeed(settings.seed),
                    LRSchedule(settings.lr, settings.lr_schedule, lr_interval, warmup_fraction),
-                   *([EMAWeightAveraging(decay=ema)] if ema else []), *callbacks],
+                   *([EMAWeightAveraging(decay=ema)] if ema else []), *run_callbacks(run_dir, quiet), *callbacks],
         use_distributed_sampler=False, enable_progress_bar=not quiet, enable_model_summary=not quiet,
         log_every_n_steps=log_every_n_steps, deterministic="warn" if settings.accelerator != "cpu" else True,
         num_sanity_val_steps=0, reload_dataloaders_every_n_epochs=1,  # see climb.train.data.set_loader_epoch
