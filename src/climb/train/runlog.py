@@ -112,11 +112,15 @@ class PlainProgress(ProgressBar):
         steps = f"{done}/{int(total)}" if known else str(done)
         print(f"{name}: {epoch}step {steps}, {rate:.2f} it/s{eta}", file=self.stream or sys.stderr, flush=True)
 
+    def _batch_end(self, name: str, batches: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        total = batches[dataloader_idx] if isinstance(batches, list) else batches
+        self._step(name, batch_idx + 1, total, batch_idx + 1 == total)
+
     def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         self._begin()
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
-        self._step("train", batch_idx + 1, self.total_train_batches, batch_idx + 1 == self.total_train_batches)
+        self._batch_end("train", self.total_train_batches, batch_idx)
 
     def on_validation_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         if not trainer.sanity_checking:
@@ -124,28 +128,17 @@ class PlainProgress(ProgressBar):
 
     def on_validation_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                                 dataloader_idx: int = 0) -> None:
-        total = _nth(trainer.num_val_batches, dataloader_idx)
-        self._step("val", batch_idx + 1, total, batch_idx + 1 == total)
+        self._batch_end("val", trainer.num_val_batches, batch_idx, dataloader_idx)
 
-    def on_test_epoch_start(self, trainer: Any, pl_module: Any) -> None:
-        self._begin()
+    on_test_epoch_start = on_predict_epoch_start = on_train_epoch_start
 
     def on_test_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                           dataloader_idx: int = 0) -> None:
-        total = _nth(trainer.num_test_batches, dataloader_idx)
-        self._step("test", batch_idx + 1, total, batch_idx + 1 == total)
-
-    def on_predict_epoch_start(self, trainer: Any, pl_module: Any) -> None:
-        self._begin()
+        self._batch_end("test", trainer.num_test_batches, batch_idx, dataloader_idx)
 
     def on_predict_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int,
                              dataloader_idx: int = 0) -> None:
-        total = _nth(trainer.num_predict_batches, dataloader_idx)
-        self._step("predict", batch_idx + 1, total, batch_idx + 1 == total)
-
-
-def _nth(batches: Any, index: int) -> Any:
-    return batches[index] if isinstance(batches, list) else batches
+        self._batch_end("predict", trainer.num_predict_batches, batch_idx, dataloader_idx)
 
 
 def _clock(seconds: float) -> str:
