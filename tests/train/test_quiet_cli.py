@@ -62,7 +62,7 @@ class _Tiny(L.LightningModule):
 def test_plain_progress_covers_test_and_predict_passes(tmp_path: Path, capsys) -> None:
     loader = DataLoader(TensorDataset(torch.randn(12, 4)), batch_size=2)
     trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_model_summary=False,
-                        callbacks=[PlainProgress(every_s=0)], default_root_dir=tmp_path)
+                        enable_progress_bar=False, callbacks=[PlainProgress(every_s=0)], default_root_dir=tmp_path)
     model = _Tiny()
     trainer.fit(model, loader)
     trainer.test(model, loader, verbose=False)
@@ -72,3 +72,17 @@ def test_plain_progress_covers_test_and_predict_passes(tmp_path: Path, capsys) -
         [f"train: epoch 1/1 step {i}/6" for i in range(1, 7)] + [f"test: step {i}/6" for i in range(1, 7)]
         + [f"predict: step {i}/6" for i in range(1, 7)])
     assert lines[-1].endswith("ETA 0:00:00")
+
+
+def test_benchmark_cells_get_plain_progress_without_a_terminal() -> None:
+    """`climb benchmark`'s live bars stay blank when stderr is not a terminal: each cell's trainings add plain lines."""
+    import io
+
+    from rich.console import Console
+
+    from climb.benchmark.runner import RichProgress
+
+    piped = RichProgress(Console(file=io.StringIO()))
+    assert any(isinstance(c, PlainProgress) for c in piped.callbacks("cell"))
+    terminal = RichProgress(Console(file=io.StringIO(), force_terminal=True))
+    assert not any(isinstance(c, PlainProgress) for c in terminal.callbacks("cell"))

@@ -37,7 +37,7 @@ from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, ModelCheck
 
 from climb.errors import ClimbError
 from climb.trackers import DEFAULT_LOGGER, make_loggers
-from climb.train.runlog import run_callbacks
+from climb.train.runlog import PlainProgress, run_callbacks
 
 PRECISIONS = ("32-true", "32", "16-mixed", "bf16-mixed", "bf16-true", "64-true")
 LR_SCHEDULES = ("cosine", "multistep", "constant")
@@ -257,6 +257,7 @@ def make_trainer(settings: Any, run_dir: Path, *, select: bool, callbacks: Seque
     strategy = strategy or settings.strategy
     if find_unused_parameters and strategy == "ddp":
         strategy = "ddp_find_unused_parameters_true"  # e.g. multitask: each batch trains one head
+    extra = run_callbacks(run_dir, quiet)  # run log, summary, plain progress without a terminal
     trainer = L.Trainer(
         max_epochs=settings.epochs, accelerator=settings.accelerator, devices=settings.devices, strategy=strategy,
         num_nodes=settings.num_nodes, precision=settings.precision,
@@ -266,8 +267,9 @@ def make_trainer(settings: Any, run_dir: Path, *, select: bool, callbacks: Seque
         logger=make_loggers(getattr(settings, "logger", DEFAULT_LOGGER), run_dir),
         callbacks=[ckpt, speed, StepSeed(settings.seed),
                    LRSchedule(settings.lr, settings.lr_schedule, lr_interval, warmup_fraction),
-                   *([EMAWeightAveraging(decay=ema)] if ema else []), *run_callbacks(run_dir, quiet), *callbacks],
-        use_distributed_sampler=False, enable_progress_bar=not quiet, enable_model_summary=not quiet,
+                   *([EMAWeightAveraging(decay=ema)] if ema else []), *extra, *callbacks],
+        use_distributed_sampler=False, enable_model_summary=not quiet,
+        enable_progress_bar=not quiet and not any(isinstance(c, PlainProgress) for c in [*extra, *callbacks]),
         log_every_n_steps=log_every_n_steps, deterministic="warn" if settings.accelerator != "cpu" else True,
         num_sanity_val_steps=0, reload_dataloaders_every_n_epochs=1,  # see climb.train.data.set_loader_epoch
     )

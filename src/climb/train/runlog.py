@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from lightning.pytorch.callbacks import Callback, ProgressBar
+from lightning.pytorch.callbacks import Callback
 
 RUN_LOG = Path("logs") / "run.log"
 
@@ -82,27 +82,28 @@ class _TextStream:
         self.raw.close()
 
 
-class PlainProgress(ProgressBar):
-    """Periodic plain progress lines (pass, epoch, step / total, rate, ETA) for a non-terminal stream."""
+class PlainProgress(Callback):
+    """Periodic plain progress lines (pass, epoch, step / total, rate, ETA) for a non-terminal stream.
+
+    A plain callback, not Lightning's `ProgressBar`: it also runs where the Trainer shows no bar
+    (the benchmark's cells), and `make_trainer` turns Lightning's bar off when it is added.
+    """
 
     def __init__(self, every_s: float = 30.0, stream: TextIO | None = None):
         super().__init__()
         self.every_s, self.stream = every_s, stream
-        self._enabled = True
+        self.trainer: Any = None
         self._start = self._last = 0.0
 
-    def disable(self) -> None:
-        self._enabled = False
-
-    def enable(self) -> None:
-        self._enabled = True
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        self.trainer = trainer
 
     def _begin(self) -> None:
         self._start = self._last = time.monotonic()
 
     def _step(self, name: str, done: int, total: float | int | None, force: bool = False) -> None:
         now = time.monotonic()
-        if not self._enabled or not self.trainer.is_global_zero or (not force and now - self._last < self.every_s):
+        if not self.trainer.is_global_zero or (not force and now - self._last < self.every_s):
             return
         self._last = now
         rate = done / max(now - self._start, 1e-9)
@@ -120,7 +121,7 @@ class PlainProgress(ProgressBar):
         self._begin()
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
-        self._batch_end("train", self.total_train_batches, batch_idx)
+        self._batch_end("train", trainer.num_training_batches, batch_idx)
 
     def on_validation_epoch_start(self, trainer: Any, pl_module: Any) -> None:
         if not trainer.sanity_checking:
