@@ -20,11 +20,12 @@ from climb.extras import DISTRIBUTION, OPTIONAL, MissingExtraError, require
 
 REPO = Path(__file__).resolve().parents[1]
 PYDICOM_FILES = Path(pytest.importorskip("pydicom").__file__).parent / "data" / "test_files"
+PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 
 
 def _extras() -> dict[str, set[str]]:
     """Extra -> normalised names of the distributions it lists (self-references expanded)."""
-    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    declared = PROJECT["optional-dependencies"]
 
     def names(extra: str) -> set[str]:
         out: set[str] = set()
@@ -51,8 +52,7 @@ def test_every_optional_import_is_in_its_extra_in_pyproject() -> None:
     extras = _extras()
     for module, (extra, dist) in OPTIONAL.items():
         assert dist.lower() in extras[extra], f"{module}: {dist} is not in the [{extra}] extra of pyproject.toml"
-    core = {Requirement(r).name.lower() for r in
-            tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]}
+    core = {Requirement(r).name.lower() for r in PROJECT["dependencies"]}
     assert not core & {dist.lower() for _, dist in OPTIONAL.values()}, "an optional package is also core"
     assert extras["all"] >= set().union(*(v for k, v in extras.items() if k not in ("all", "dev", "docs")))
     assert extras["dev"] >= extras["all"] | {"pytest"}
