@@ -17,7 +17,6 @@ The names are importable without Lightning (configs and suites validate against 
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -48,7 +47,6 @@ def make_loggers(name: str, run_dir: Path) -> list[Logger]:
 
         loggers.append(WandbLogger(project=os.environ.get("WANDB_PROJECT", "climb"), name=run_dir.name,
                                    save_dir=str(run_dir)))
-        _finish_wandb_at_exit()
     elif name == "mlflow":
         require("mlflow", "--logger mlflow")
         from lightning.pytorch.loggers import MLFlowLogger
@@ -57,22 +55,6 @@ def make_loggers(name: str, run_dir: Path) -> list[Logger]:
         loggers.append(MLFlowLogger(experiment_name=os.environ.get("MLFLOW_EXPERIMENT_NAME", "climb"),
                                     run_name=run_dir.name, tracking_uri=uri))
     return loggers
-
-
-@functools.cache
-def _finish_wandb_at_exit() -> None:
-    """Finish the open W&B run when the process ends.
-
-    Lightning leaves the run open after `fit` (the test and predict passes log to it too) and a
-    process that just exits loses the run's summary; a new run in the same process finishes
-    the previous one itself (wandb's `reinit`). Registered after wandb's own exit hooks, so it
-    runs before them.
-    """
-    import atexit
-
-    import wandb
-
-    atexit.register(lambda: wandb.run is not None and wandb.finish())
 
 
 __all__ = ["DEFAULT_LOGGER", "LOGGERS", "LoggerName", "make_loggers"]
