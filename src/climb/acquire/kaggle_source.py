@@ -21,6 +21,7 @@ from climb.acquire.checksums import hash_file, mismatches
 from climb.acquire.credentials import kaggle_help, kaggle_token_available
 from climb.acquire.errors import AccessDeniedError, AcquireError, ChecksumError, NotFoundError
 from climb.catalog.schema import DatasetEntry, Source
+from climb.extras import OPTIONAL, missing_extra
 from climb.safeio import open_for_write, refuse_symlink
 
 log = logging.getLogger("climb.acquire")
@@ -48,9 +49,11 @@ def _api():
             api = KaggleApi()
             api.authenticate()
     except ImportError as e:
-        missing = e.name or "kaggle"
+        missing = (e.name or "kaggle").partition(".")[0]
+        if missing in OPTIONAL:
+            raise missing_extra(missing, "Kaggle downloads (the official kaggle client)") from None
         raise AcquireError(f"cannot import the official `kaggle` client (module {missing!r} is missing): "
-                           f"pip install kaggle {missing if missing != 'kaggle' else ''}".rstrip()) from None
+                           f"pip install kaggle {missing}") from None
     except (SystemExit, Exception):
         raise AccessDeniedError(f"Kaggle authentication failed: {kaggle_help()}") from None
     return api

@@ -78,7 +78,10 @@ class RichProgress(NoProgress):
         if self.current is not None:
             self.progress.remove_task(self.current)
         self.current = self.progress.add_task(f"  {label}", total=None)
-        return [_EpochProgress(self.progress, self.current, label)]
+        from climb.train.runlog import PlainProgress  # without a terminal the bars stay blank: plain lines
+
+        plain = [] if self.console.is_terminal else [PlainProgress(stream=self.console.file)]
+        return [_EpochProgress(self.progress, self.current, label), *plain]
 
     def stop(self) -> None:
         self.progress.stop()

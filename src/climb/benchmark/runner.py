@@ -29,7 +29,7 @@ from climb.benchmark.progress import NoProgress, RichProgress
 from climb.benchmark.results import gather, result_columns, suite_table, write_results
 from climb.benchmark.suite import Suite
 
-COMPUTE_KEYS = ("accelerator", "devices", "strategy", "precision", "num_nodes")
+COMPUTE_KEYS = ("accelerator", "devices", "strategy", "precision", "num_nodes", "logger")
 _rank = rank  # the CLI's name for it
 
 

@@ -38,6 +38,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from climb.errors import ClimbUsageError
+from climb.trackers import LoggerName
 from climb.yamlfile import load_model
 
 
@@ -79,6 +80,7 @@ class Compute(BaseModel):
     strategy: str = "auto"
     precision: str = "32-true"
     num_nodes: int = Field(1, ge=1)
+    logger: LoggerName = "tensorboard"  # every cell's experiment tracker (climb.trackers)
 
 
 class DatasetSpec(BaseModel):

@@ -112,6 +112,9 @@ def main(
                                help="Show the full traceback of an error (also CLIMB_DEBUG=1)."),
 ) -> None:
     """CLIMB clinical benchmark: find, download, prepare, load, train and report."""
+    from climb.console import quiet_console
+
+    quiet_console()
 
 
 def _register() -> None:

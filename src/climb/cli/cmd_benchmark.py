@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from climb.cli.options import logger_option
+
 
 def _devices(value: Optional[str]) -> int | str | None:
     return int(value) if value and value.isdigit() else value
@@ -50,6 +52,7 @@ def register(app: typer.Typer) -> None:
         strategy: Optional[str] = typer.Option(None, help="Override the suite: auto, ddp, fsdp, ..."),
         precision: Optional[str] = typer.Option(None, help="Override the suite: 32-true, bf16-mixed, ..."),
         num_nodes: Optional[int] = typer.Option(None, help="Override the suite: nodes (SLURM / torchrun)."),
+        logger: Optional[str] = logger_option(),
         prepare_workers: int = typer.Option(1, "--prepare-workers", min=1, help="Processes preparing datasets."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
         report: bool = typer.Option(True, "--report/--no-report", help="Write the HTML/Markdown report at the end."),
@@ -71,7 +74,7 @@ def register(app: typer.Typer) -> None:
                 _print_plan(plan(spec, run_dir, data, resume=resume, only=only), Console())
                 return
             overrides = {"accelerator": accelerator, "devices": _devices(devices), "strategy": strategy,
-                         "precision": precision, "num_nodes": num_nodes}
+                         "precision": precision, "num_nodes": num_nodes, "logger": logger}
             run_suite(spec, run_dir, resume, only=only, overrides=overrides, paired=paired,
                       prepare_workers=prepare_workers, suite_file=str(suite_path(suite)),
                       progress=None if quiet else RichProgress(console))

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from climb.cli.options import logger_option
+
 
 def _strategies(values: list[str] | None) -> list[str] | None:
     if not values:
@@ -93,6 +95,7 @@ def register(app: typer.Typer) -> None:
         accelerator: str = typer.Option("cpu", "--accelerator"),
         raw: Path | None = typer.Option(None, "--raw", help="prepare missing datasets from this raw folder"),
         out: Path = typer.Option(Path("runs/fusion"), "--out", help="output folder (results.csv)"),
+        logger: str | None = logger_option(),
         verbose: bool = typer.Option(False, "--verbose", help="show Lightning progress"),
     ) -> None:
         """Unimodal baselines, fusion strategies, full/k-shot, scratch/pretrained, missing modalities."""
@@ -117,7 +120,8 @@ def register(app: typer.Typer) -> None:
         limit = int(limit_train_batches) if limit_train_batches > 1 else limit_train_batches
         try:
             cfg = preset_config(preset, epochs=epochs, batch_size=batch_size, lr=lr, n_boot=n_boot,
-                                limit_train_batches=limit, accelerator=accelerator, out_dir=out)
+                                limit_train_batches=limit, accelerator=accelerator, out_dir=out,
+                                **({"logger": logger} if logger else {}))
             _ensure_prepared([cfg.dataset, *cfg.test_on], raw)
             if cfg.label_leak:
                 Console(stderr=True).print(f"[bold red]{cfg.label_leak}[/]")

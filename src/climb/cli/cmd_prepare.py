@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(1, "--workers", "-w", min=1,
                                     help="Worker processes preparing records in parallel (same output for any N)."),
         cluster: Optional[str] = typer.Option(
-            None, "--cluster", help="Dask scheduler address (tcp://HOST:8786) to prepare on; needs climb[distributed]."),
+            None, "--cluster", help="Dask scheduler address (tcp://HOST:8786) to prepare on; needs climb-bench[distributed]."),
         storage: Optional[str] = typer.Option(
             None, "--storage", help="arrays (default), png (lossless) or jpeg (lossy): how image/video fields are stored."),
     ) -> None:

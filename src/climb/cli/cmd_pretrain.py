@@ -14,6 +14,8 @@ from typing import Any, Optional
 
 import typer
 
+from climb.cli.options import logger_option
+
 EXIT_DATA, EXIT_USAGE = 1, 2
 
 
@@ -59,6 +61,7 @@ def register(app: typer.Typer) -> None:
         precision: Optional[str] = typer.Option(None, "--precision", help="e.g. bf16-mixed on GPUs."),
         out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default runs/pretrain)."),
         run_name: Optional[str] = typer.Option(None, "--run-name"),
+        logger: Optional[str] = logger_option(),
         config: Optional[Path] = typer.Option(None, "--config", help="SSLConfig YAML; options override it."),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Progress bar and model summary."),
     ) -> None:
@@ -72,6 +75,7 @@ def register(app: typer.Typer) -> None:
             "batch_size": batch_size, "lr": lr, "mask_ratio": mask_ratio, "patch_size": patch_size,
             "select_channels": parse_channels(select_channels) if select_channels is not None else None,
             "seed": seed, "accelerator": accelerator, "precision": precision, "out_dir": out, "run_name": run_name,
+            "logger": logger,
             "limit_train_batches": parse_limit(limit_train_batches) if limit_train_batches is not None else None,
             "devices": (int(devices) if devices.isdigit() else devices) if devices is not None else None,
         }

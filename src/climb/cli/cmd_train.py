@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from climb.cli.options import logger_option
+
 
 def _config(dataset: list[str], encoder: Optional[str], config: Optional[Path], **overrides):
     from climb.train import TrainConfig
@@ -16,12 +18,19 @@ def _config(dataset: list[str], encoder: Optional[str], config: Optional[Path], 
         values["datasets"] = dataset
     if encoder:
         values["encoder"] = encoder
-    if config:
-        base = TrainConfig.from_yaml(config)
-        if "transform_options" in values:  # flags add to the YAML's transform options
-            values["transform_options"] = {**base.transform_options, **values["transform_options"]}
-        return base.model_validate({**base.model_dump(exclude_unset=True), **values})
-    return TrainConfig.model_validate(values)
+    if not config:
+        return TrainConfig.model_validate(values)
+    import yaml
+
+    from climb.errors import ClimbUsageError
+
+    raw = yaml.safe_load(Path(config).read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ClimbUsageError(f"{config}: not a mapping of TrainConfig fields")
+    if "transform_options" in values:  # flags add to the YAML's transform options
+        values["transform_options"] = {**(raw.get("transform_options") or {}), **values["transform_options"]}
+    # one validation of the file and the flags together: a file may leave datasets/encoder to the flags
+    return TrainConfig.model_validate({**raw, **values})
 
 
 def _print(result, console) -> None:
@@ -36,61 +45,88 @@ def _print(result, console) -> None:
     console.print(f"train throughput: {result.samples_per_second:.1f} samples/s; run dir: {result.run_dir}")
 
 
+# help for the TrainConfig fields that have no description (the config's defaults and types are its own)
+HELP = {
+    "datasets": "Prepared dataset (repeat for multitask).",
+    "encoder": "Encoder name (`climb models`).",
+    "lr_schedule": "cosine (default), multistep, constant.",
+    "shots": "k training examples per class (few-shot).",
+    "pretrained": "Starting weights: a checkpoint or published folder, hf-hub:ORG/REPO[@REV], or a zoo/timm tag.",
+    "freeze_encoder": "Linear probe: train the heads only.",
+    "accelerator": "cpu, gpu, auto.",
+    "devices": "Number of devices (or 'auto').",
+    "strategy": "auto, ddp, fsdp, ...",
+    "precision": "32-true, bf16-mixed, ...",
+    "limit_train_batches": "Batches per epoch (5) or a fraction of them (0.25).",
+    "limit_val_batches": "Validation batches (5) or a fraction of them (0.25).",
+    "ema_decay": "EMA of the weights (e.g. 0.99) for val/test.",
+    "model_selection": "Tested weights: best_val, last, or auto (default: last when --shots, else best_val).",
+    "n_boot": "Bootstrap replicates for the CIs.",
+    "out_dir": "Directory for runs (default runs/train).",
+    "input_field": "Field to train on (default: the first field whose kind the encoder reads).",
+    "weight_decay": "AdamW weight decay (default 1e-4).",
+    "num_workers": "DataLoader worker processes (default 0).",
+    "transform": "Input transform (default: the field kind's default transform).",
+    "balance_loss": "Class-imbalance loss weights from train counts (default on).",
+    "sampling": "Multitask batches: proportional (default), temperature, round_robin.",
+    "temperature": "Multitask temperature sampling exponent (default 2).",
+    "run_name": "Run folder name under --out (default: datasets__encoder__seed).",
+}
+
+
+def _train_options() -> list:
+    """`climb train`'s options: one per scalar TrainConfig field, plus the ones that are not fields."""
+    import inspect
+
+    from climb.cli.options import config_options
+    from climb.train.config import TrainConfig
+
+    def extra(name: str, annotation, option) -> inspect.Parameter:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation)
+
+    return [
+        extra("dataset", list[str], typer.Option([], "--dataset", "-d", help=HELP["datasets"])),
+        *config_options(TrainConfig, names={"encoder": ("--encoder", "-e"), "out_dir": ("--out",)},
+                        help_text=HELP, custom={"logger": logger_option()}),
+        extra("pretrained", Optional[str], typer.Option(None, help=HELP["pretrained"])),
+        extra("test_on", Optional[list[str]], typer.Option(
+            None, "--test-on", help="External validation: also test on this prepared dataset (same labels; repeatable).")),
+        extra("config", Optional[Path], typer.Option(None, "--config", help="YAML TrainConfig; flags override it.")),
+        extra("augment", Optional[bool], typer.Option(None, "--augment/--no-augment",
+                                                      help="Random horizontal flip on train images.")),
+        extra("image_size", Optional[int], typer.Option(None, help="Resize-and-pad images to this side.")),
+        extra("quiet", bool, typer.Option(False, "--quiet", "-q")),
+    ]
+
+
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def train(
-        dataset: list[str] = typer.Option([], "--dataset", "-d", help="Prepared dataset (repeat for multitask)."),
-        encoder: Optional[str] = typer.Option(None, "--encoder", "-e", help="Encoder name (`climb models`)."),
-        config: Optional[Path] = typer.Option(None, "--config", help="YAML TrainConfig; flags override it."),
-        epochs: Optional[int] = typer.Option(None), batch_size: Optional[int] = typer.Option(None),
-        lr: Optional[float] = typer.Option(None), seed: Optional[int] = typer.Option(None),
-        lr_schedule: Optional[str] = typer.Option(None, help="cosine (default), multistep, constant."),
-        shots: Optional[int] = typer.Option(None, help="k training examples per class (few-shot)."),
-        pretrained: Optional[str] = typer.Option(
-            None, help="Starting weights: a checkpoint or published folder, hf-hub:ORG/REPO[@REV], or a zoo/timm tag."),
-        freeze_encoder: Optional[bool] = typer.Option(None, help="Linear probe: train the heads only."),
-        accelerator: Optional[str] = typer.Option(None, help="cpu, gpu, auto."),
-        devices: Optional[str] = typer.Option(None, help="Number of devices (or 'auto')."),
-        strategy: Optional[str] = typer.Option(None, help="auto, ddp, fsdp, ..."),
-        precision: Optional[str] = typer.Option(None, help="32-true, bf16-mixed, ..."),
-        num_nodes: Optional[int] = typer.Option(None),
-        limit_train_batches: Optional[float] = typer.Option(None),
-        limit_val_batches: Optional[float] = typer.Option(None),
-        augment: Optional[bool] = typer.Option(None, help="Random horizontal flip on train images."),
-        image_size: Optional[int] = typer.Option(None, help="Resize-and-pad images to this side."),
-        ema_decay: Optional[float] = typer.Option(None, help="EMA of the weights (e.g. 0.99) for val/test."),
-        model_selection: Optional[str] = typer.Option(
-            None, help="Tested weights: best_val, last, or auto (default: last when --shots, else best_val)."),
-        n_boot: Optional[int] = typer.Option(None, help="Bootstrap replicates for the CIs."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Directory for runs (default runs/train)."),
-        quiet: bool = typer.Option(False, "--quiet", "-q"),
-    ) -> None:
+    def train(**options) -> None:
         """Train an encoder on one dataset (single-task) or several (multitask) and test it."""
         from pydantic import ValidationError
         from rich.console import Console
 
+        from climb.cli.options import config_values
         from climb.errors import ClimbError, ClimbUsageError
+        from climb.train import TrainConfig
         from climb.train import train as run
 
-        console = Console(stderr=True)
-        devices_value = int(devices) if devices and devices.isdigit() else devices
-        limit = int(limit_train_batches) if limit_train_batches and limit_train_batches >= 1 else limit_train_batches
-        limit_val = int(limit_val_batches) if limit_val_batches and limit_val_batches >= 1 else limit_val_batches
-        options = {k: v for k, v in {"augment": augment, "image_size": image_size}.items() if v is not None}
+        transform = {k: options.pop(k) for k in ("augment", "image_size") if options.get(k) is not None}
+        dataset, config, quiet = options.pop("dataset"), options.pop("config"), options.pop("quiet")
+        options["test_on"] = options.get("test_on") or None  # not given: the YAML's (or no) external tests
         try:
-            cfg = _config(dataset, encoder, config, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                          lr_schedule=lr_schedule,
-                          shots=shots, pretrained=pretrained, freeze_encoder=freeze_encoder,
-                          accelerator=accelerator, devices=devices_value, strategy=strategy,
-                          precision=precision, num_nodes=num_nodes, limit_train_batches=limit,
-                          limit_val_batches=limit_val, n_boot=n_boot, out_dir=out, ema_decay=ema_decay,
-                          model_selection=model_selection, transform_options=options or None)
+            values = config_values(TrainConfig, options)
+            cfg = _config(dataset, values.pop("encoder", None), config, **values,
+                          transform_options=transform or None)
             result = run(cfg, quiet=quiet)
         except (ClimbError, ValidationError, ValueError, KeyError, FileNotFoundError, FloatingPointError) as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2 if isinstance(e, ClimbUsageError) else 1) from None
         if result.rows:
             _print(result, Console())
+
+    from climb.cli.options import with_options
+
+    app.command()(with_options(train, _train_options()))
 
     @app.command()
     def fewshot(
@@ -102,6 +138,7 @@ def register(app: typer.Typer) -> None:
                                                 "hf-hub:ORG/REPO or a zoo/timm tag; 'scratch' is always included."),
         epochs: int = typer.Option(20), batch_size: int = typer.Option(32),
         n_boot: int = typer.Option(200), out: Path = typer.Option(Path("runs/fewshot"), "--out"),
+        logger: Optional[str] = logger_option(),
     ) -> None:
         """Few-shot transfer: k per class x seeds x initialisations x (linear probe, fine-tune).
 
@@ -111,6 +148,7 @@ def register(app: typer.Typer) -> None:
 
         from climb.errors import ClimbError, ClimbUsageError
         from climb.evaluate.metrics import to_frame
+        from climb.safeio import atomic_write_text
         from climb.train import TrainConfig
         from climb.train.protocols import few_shot_configs, train as run_one
 
@@ -123,7 +161,7 @@ def register(app: typer.Typer) -> None:
                     raise ClimbUsageError(f"--init needs LABEL=PATH, got {item!r}")
                 inits[label] = path
             base = TrainConfig(datasets=[dataset], encoder=encoder, epochs=epochs, batch_size=batch_size,
-                               n_boot=n_boot, out_dir=out)
+                               n_boot=n_boot, out_dir=out, **({"logger": logger} if logger else {}))
             runs = few_shot_configs(base, _ints(shots, "--shots"), _ints(seeds, "--seeds"), inits,
                                     ("linear_probe", "finetune"))
             rows = [r for init, cfg in runs for r in run_one(cfg, protocol="fewshot", init=init).rows]
@@ -132,7 +170,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2 if isinstance(e, ClimbUsageError) else 1) from None
         frame = to_frame(rows)
         out.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(out / "fewshot_results.csv", index=False)
+        atomic_write_text(out / "fewshot_results.csv", frame.to_csv(index=False))
         from climb.evaluate import headline
 
         metric = headline(frame.task.dropna().iloc[0]).name if frame.task.notna().any() else "auroc"

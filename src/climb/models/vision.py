@@ -95,6 +95,9 @@ class Dinov2Encoder(nn.Module):
         super().__init__()
         from pathlib import Path
 
+        from climb.extras import require
+
+        require("transformers", "the RAD-DINO encoder")
         from transformers import Dinov2Config, Dinov2Model
 
         config_file = Path(pretrained_file).with_name("config.json") if pretrained_file else None

@@ -15,7 +15,7 @@ Backends, all `concurrent.futures.Executor`s, so one loop drives them:
   the job (builder + raw directory + storage) is sent once per worker by the pool's initializer;
 * a Dask cluster (`cluster="tcp://scheduler:8786"`, or a `distributed.Client`), through
   `Client.get_executor()`; the job is scattered once to every worker. Install the extra:
-  `pip install "climb[distributed]"`. The raw directory must be visible at the same path on
+  `pip install "climb-bench[distributed]"`. The raw directory must be visible at the same path on
   every worker (a shared file system), as it is for any cluster job.
 
 Why Dask rather than Ray: climb needs "run this picklable function on these items, in order,
@@ -165,11 +165,9 @@ def _dask_client(cluster: Any):
     """A `distributed.Client` for `cluster` (a scheduler address, or a Client already made)."""
     if _is_client(cluster):
         return cluster
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ClimbUsageError("preparing on a cluster needs Dask: pip install 'climb[distributed]'") from None
-    return Client(cluster)
+    from climb.extras import require
+
+    return require("distributed", "preparing on a Dask cluster").Client(cluster)
 
 
 __all__ = ["Backend", "Chunk", "PrepareJob", "chunk_size", "run_chunks"]

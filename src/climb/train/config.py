@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from climb.errors import ClimbUsageError
+from climb.trackers import LoggerName
 
 
 # which weights are tested: "best_val" = the epoch with the best validation score (mean AUROC,
@@ -71,6 +72,7 @@ class TrainConfig(BaseModel):
     strategy: str = "auto"
     precision: str = "32-true"  # e.g. "bf16-mixed" on GPUs
     num_nodes: int = 1
+    logger: LoggerName = "tensorboard"  # experiment tracker next to the CSV log (climb.trackers)
     # evaluation; external validation: other prepared datasets with the same task type and label
     # names, tested (every split) with the head of the training dataset they match
     test_on: list[str] = []
@@ -123,7 +125,7 @@ class TrainConfig(BaseModel):
 
 # settings that do not change what a run computes: a run may resume under other values
 RESUMABLE_CHANGES = frozenset({"out_dir", "run_name", "n_boot", "test_on", "num_workers", "accelerator", "devices",
-                               "strategy", "num_nodes"})
+                               "strategy", "num_nodes", "logger"})
 
 
 def claim_run_dir(run_dir: Path, cfg: BaseModel, resumable: frozenset[str] = RESUMABLE_CHANGES,

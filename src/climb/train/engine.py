@@ -4,10 +4,12 @@ Single-task / multitask / few-shot (`protocols.py`), fusion (`fusion.py`) and se
 pretraining (`ssl.py`) each bring a LightningModule and its data; everything about *running*
 them lives here, once:
 
-* `make_trainer`: the one `L.Trainer(...)` call (CSV + TensorBoard logs, one log version per
+* `make_trainer`: the one `L.Trainer(...)` call (CSV logs plus the configured tracker, `settings.logger`:
+  TensorBoard by default, W&B or MLflow, see `climb.trackers`; one log version per
   attempt so a resumed run keeps the earlier attempts' logs; checkpoints every epoch;
-  throughput; the step seed and the learning-rate schedule; EMA when asked; the caller's
-  callbacks, e.g. the benchmark's progress bars);
+  throughput; the step seed and the learning-rate schedule; EMA when asked; the run log
+  `logs/run.log` and plain progress lines when stderr is not a terminal (`climb.train.runlog`);
+  the caller's callbacks, e.g. the benchmark's progress bars);
 * `fit`: resume from `checkpoints/last.ckpt` (or start over when `fresh`), never unpickling:
   a checkpoint is read with `torch.load(weights_only=True)` and one that needs more is
   refused with an error naming it;
@@ -32,9 +34,10 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, EMAWeightAveraging, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from climb.errors import ClimbError
+from climb.trackers import DEFAULT_LOGGER, make_loggers
+from climb.train.runlog import PlainProgress, run_callbacks
 
 PRECISIONS = ("32-true", "32", "16-mixed", "bf16-mixed", "bf16-true", "64-true")
 LR_SCHEDULES = ("cosine", "multistep", "constant")
@@ -254,17 +257,19 @@ def make_trainer(settings: Any, run_dir: Path, *, select: bool, callbacks: Seque
     strategy = strategy or settings.strategy
     if find_unused_parameters and strategy == "ddp":
         strategy = "ddp_find_unused_parameters_true"  # e.g. multitask: each batch trains one head
+    extra = run_callbacks(run_dir, quiet)  # run log, summary, plain progress without a terminal
     trainer = L.Trainer(
         max_epochs=settings.epochs, accelerator=settings.accelerator, devices=settings.devices, strategy=strategy,
         num_nodes=settings.num_nodes, precision=settings.precision,
         limit_train_batches=settings.limit_train_batches,
         limit_val_batches=getattr(settings, "limit_val_batches", 1.0) if validate else 0,
         # one log version per attempt: a resumed run keeps the logs of the attempts before it
-        logger=[CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tb")],
+        logger=make_loggers(getattr(settings, "logger", DEFAULT_LOGGER), run_dir),
         callbacks=[ckpt, speed, StepSeed(settings.seed),
                    LRSchedule(settings.lr, settings.lr_schedule, lr_interval, warmup_fraction),
-                   *([EMAWeightAveraging(decay=ema)] if ema else []), *callbacks],
-        use_distributed_sampler=False, enable_progress_bar=not quiet, enable_model_summary=not quiet,
+                   *([EMAWeightAveraging(decay=ema)] if ema else []), *extra, *callbacks],
+        use_distributed_sampler=False, enable_model_summary=not quiet,
+        enable_progress_bar=not quiet and not any(isinstance(c, PlainProgress) for c in [*extra, *callbacks]),
         log_every_n_steps=log_every_n_steps, deterministic="warn" if settings.accelerator != "cpu" else True,
         num_sanity_val_steps=0, reload_dataloaders_every_n_epochs=1,  # see climb.train.data.set_loader_epoch
     )

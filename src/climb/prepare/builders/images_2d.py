@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps
 
+from climb.extras import MissingExtraError, missing_extra, require
 from climb.prepare.builder import Builder, PrepareError
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -304,17 +305,33 @@ def _first(value: Any) -> float:
         return float("nan")
 
 
-def read_dicom(path: Path) -> np.ndarray:
-    """DICOM -> uint8 2D (or RGB) array: rescale, window (if given), MONOCHROME1 inverted."""
-    import pydicom
+def read_dicom_pixels(path: Path) -> tuple[Any, np.ndarray]:
+    """A DICOM file's dataset and decoded pixel array.
+
+    Compressed pixel data (JPEG-LS, JPEG 2000, lossless JPEG, ...) needs one of pydicom's
+    decoder plugins (pylibjpeg, GDCM: the `dicom` extra); without one this stops with one
+    line naming the extra instead of pydicom's list of plugins.
+    """
+    pydicom = require("pydicom", "reading DICOM")
+    from pydicom.pixels import get_decoder
 
     if not path.is_file():
         raise PrepareError(path, "DICOM file not found")
     try:
         ds = pydicom.dcmread(path)
-        pixels = ds.pixel_array
+        syntax = ds.file_meta.get("TransferSyntaxUID")
+        if syntax is not None and syntax.is_compressed and not get_decoder(syntax).is_available:
+            raise missing_extra("pylibjpeg", f"decoding {syntax.name} DICOM pixel data ({path.name})")
+        return ds, ds.pixel_array
+    except MissingExtraError:
+        raise
     except Exception as e:  # truncated file, missing PixelData, unsupported compression
         raise PrepareError(path, f"unreadable DICOM ({type(e).__name__}: {e})") from None
+
+
+def read_dicom(path: Path) -> np.ndarray:
+    """DICOM -> uint8 2D (or RGB) array: rescale, window (if given), MONOCHROME1 inverted."""
+    ds, pixels = read_dicom_pixels(path)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
     if pixels.ndim == 3 and photometric not in ("RGB", "YBR_FULL", "YBR_FULL_422"):
         pixels = pixels[0]  # multi-frame: the first frame

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from climb.extras import require
 from climb.prepare.builder import PrepareError, register_builder
 from climb.prepare.builders.images_2d import (DICOM_EXTS, Image2DBuilder, ImageRecord, read_table, read_xlsx,
                                               require_values)
@@ -177,8 +178,7 @@ def _dicoms(raw: Path) -> Iterable[Path]:
 
 
 def _cmmd_label(path: Path, sides: dict[str, int], table: Path) -> int:
-    import pydicom
-
+    pydicom = require("pydicom", "reading DICOM")
     try:
         side = str(pydicom.dcmread(path, stop_before_pixels=True).get("ImageLaterality", "")).strip().upper()
     except Exception as e:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from climb.catalog.schema import Task
+from climb.extras import require
 from climb.prepare.builder import Builder, PrepareError, register_builder
 
 TOX21_TASKS = ["NR-AR", "NR-AR-LBD", "NR-AhR", "NR-Aromatase", "NR-ER", "NR-ER-LBD", "NR-PPAR-gamma",
@@ -128,6 +129,7 @@ class MoleculeNet(Builder):
         return frame
 
     def generate(self, raw: Path) -> Iterator[dict[str, Any]]:
+        require("rdkit", "molecules (SMILES)")
         from rdkit import Chem, RDLogger
 
         RDLogger.DisableLog("rdApp.*")
@@ -166,6 +168,7 @@ class MoleculeNet(Builder):
 
 def scaffold_of(mol: Any) -> str:
     """Bemis-Murcko scaffold SMILES (no chirality); molecules without rings share `ACYCLIC`."""
+    require("rdkit", "molecule scaffolds")
     from rdkit.Chem.Scaffolds import MurckoScaffold
 
     scaffold = MurckoScaffold.MurckoScaffoldSmiles(mol=mol, includeChirality=False)

@@ -40,7 +40,7 @@ from PIL import Image
 from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError, register_builder
 from climb.prepare.builders.ct3d import hu_window
-from climb.prepare.builders.images_2d import read_table, require_values, square
+from climb.prepare.builders.images_2d import read_dicom_pixels, read_table, require_values, square
 from climb.prepare.labels.mapping import RULE_POLICIES, check_policy
 
 LABELS = ["no PE", "chronic", "acute"]
@@ -53,13 +53,8 @@ FLAGS = ["pe_present_on_image", "negative_exam_for_pe", "chronic_pe", "acute_and
 
 def read_ct_slice(path: Path, centre: float, width: float) -> np.ndarray:
     """One CT DICOM slice -> uint8 (H, W): rescaled to HU, windowed."""
-    import pydicom
-
-    try:
-        ds = pydicom.dcmread(path)
-        pixels = ds.pixel_array.astype(np.float32)
-    except Exception as e:  # truncated file, missing PixelData, unsupported compression
-        raise PrepareError(path, f"unreadable DICOM ({type(e).__name__}: {e})") from None
+    ds, pixels = read_dicom_pixels(path)
+    pixels = pixels.astype(np.float32)
     if pixels.ndim != 2:
         raise PrepareError(path, f"expected one 2D slice, got pixel array {pixels.shape}")
     hu = pixels * float(ds.get("RescaleSlope", 1) or 1) + float(ds.get("RescaleIntercept", 0) or 0)

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from climb.extras import require
 from climb.prepare.builder import Builder, PrepareError, register_builder
 from climb.prepare.builders.ecg_challenge import resample
 
@@ -58,7 +59,7 @@ class _EdfFile:
     """
 
     def __init__(self, path: Path):
-        import pyedflib
+        pyedflib = require("pyedflib", "EDF recordings")
 
         self.path, self._edf, self._mne = path, None, None
         try:
@@ -70,9 +71,8 @@ class _EdfFile:
             problem = f"{type(first).__name__}: {first}"
         if path.suffix.lower() != ".edf":
             raise PrepareError(path, f"not a readable EDF file ({problem})")
+        mne = require("mne", "EDF recordings pyedflib rejects")
         try:
-            import mne
-
             self._mne = mne.io.read_raw_edf(str(path), preload=False, verbose="error")
         except Exception as e:
             raise PrepareError(path, f"not a readable EDF file ({type(e).__name__}: {e})") from None

@@ -44,13 +44,14 @@ from typing import Any
 
 import numpy as np
 
+from climb.extras import require
 from climb.prepare.builder import Builder, PrepareError, register_builder
 from climb.prepare.labels.mapping import check_policy, is_missing
 
 
 def read_video(path: Path, frames: int, size: int) -> np.ndarray:
     """Decode `path` -> (frames, 3, size, size) uint8, frames sampled uniformly over the clip."""
-    import av
+    av = require("av", "decoding videos")
     from PIL import Image
 
     try:

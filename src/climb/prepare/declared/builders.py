@@ -21,6 +21,7 @@ from climb.catalog.schema import Task
 from climb.prepare.builder import Builder, PrepareError
 from climb.prepare.builders.images_2d import (IMAGE_EXTS, carve_val, class_folder_records, index_by_stem,
                                               load_image)
+from climb.extras import require
 from climb.prepare.declared import rows as R
 from climb.prepare.declared.schema import (Common, Declaration, DeclarationError, EdfDataset, ImageFolderDataset,
                                            ImageTableDataset, MoleculeDataset, TableDataset, WfdbDataset)
@@ -359,6 +360,7 @@ class DeclaredMolecules(TableRowsBuilder):
     def _read(self, raw: Path) -> tuple[list[R.Row], dict[str, Any]]:
         from dataclasses import replace
 
+        require("rdkit", "declared molecule datasets")
         from rdkit import Chem, RDLogger
 
         from climb.prepare.builders.moleculenet import scaffold_of, scaffold_split
@@ -496,6 +498,7 @@ class DeclaredEdf(DeclaredBuilder):
 
     def _annotations(self, path: Path) -> list[tuple[float, float, str]]:
         sidecar = self._annotation_path(path)
+        require("mne" if sidecar is not None else "pyedflib", "EDF/BDF annotations")
         try:
             if sidecar is not None:
                 import mne
@@ -516,7 +519,7 @@ class DeclaredEdf(DeclaredBuilder):
 
     def _duration(self, path: Path) -> float:
         if path not in self._durations:
-            import pyedflib
+            pyedflib = require("pyedflib", "EDF/BDF recordings")
 
             try:
                 with pyedflib.EdfReader(str(path)) as edf:
