@@ -11,6 +11,10 @@ kept as "missing" for the encoder's mask). A `models.fusion` strategy fuses the 
 Every run evaluates the test split with all modalities and, for fused models, with each
 modality dropped (`drop-<modality>`); presets with `test_on` also test on another site.
 
+Presets are data: one YAML file per preset in `climb/train/presets/` (`FusionConfig` fields
+plus a `description`), validated when the module loads; `preset_config` also takes the path
+of a user's preset file in the same format.
+
 Protocol labels: `unimodal-<modality>-<full|8shot>-<init>`, `fusion-<strategy>-<full|8shot>-<init>`,
 and `...-drop-<modality>` for the missing-modality evaluation (init: scratch / pretrained).
 
@@ -159,8 +163,8 @@ class FusionConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: Any) -> FusionConfig:
-        raw = yaml.safe_load(Path(path).read_text()) or {}
-        return cls.model_validate({**raw, **overrides})
+        """A preset file (see `read_preset`) with `overrides`; errors name the file and the field."""
+        return _validated(path, {**_config_fields(read_preset(path)), **overrides})
 
 
 # ---------------------------------------------------------------- presets
@@ -199,8 +203,12 @@ def read_preset(path: str | Path) -> dict[str, Any]:
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise PresetError(f"fusion preset {path}: description: expected a string")
-    _validated(path, {k: v for k, v in raw.items() if k != "description"})
+    _validated(path, _config_fields(raw))
     return {**raw, "description": description}
+
+
+def _config_fields(preset: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in preset.items() if k != "description"}
 
 
 def _validated(source: str | Path, preset: Mapping[str, Any]) -> FusionConfig:
@@ -226,12 +234,10 @@ def is_preset_file(name: str | Path) -> bool:
 def preset_config(name: str | Path, **overrides: Any) -> FusionConfig:
     """The `FusionConfig` of preset `name` (a packaged name or a preset file path), with `overrides`."""
     if is_preset_file(name):
-        preset = read_preset(name)
-    elif name in PRESETS:
-        preset = PRESETS[str(name)]
-    else:
+        return FusionConfig.from_yaml(name, **overrides)
+    if name not in PRESETS:
         raise UnknownPreset(f"no fusion preset {name!r}; presets: {', '.join(PRESETS)} (or a .yaml preset file)")
-    return _validated(name, {**{k: v for k, v in preset.items() if k != "description"}, **overrides})
+    return _validated(name, {**_config_fields(PRESETS[str(name)]), **overrides})
 
 
 # ---------------------------------------------------------------- data
