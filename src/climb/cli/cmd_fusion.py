@@ -77,7 +77,7 @@ def _summary(frame) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("fusion")
     def fusion(
-        preset: str | None = typer.Argument(None, help="fusion preset (omit to list them)"),
+        preset: str | None = typer.Argument(None, help="fusion preset or preset .yaml file (omit to list them)"),
         strategies: list[str] | None = typer.Option(None, "--strategies", "-s",
                                                     help="fusion strategies (repeat or comma-separate); default all"),
         shots: list[int] | None = typer.Option(None, "--shots", help="k-shot settings besides full data [8]"),
@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
 
         from climb.models import EncoderError
         from climb.prepare import PrepareError
-        from climb.train.fusion import PRESETS, fusion_protocol, preset_config
+        from climb.train.fusion import PRESETS, fusion_protocol, is_preset_file, preset_config
 
         if preset is None:
             _print_presets()
@@ -112,7 +112,7 @@ def register(app: typer.Typer) -> None:
             import logging
 
             logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-        if preset not in PRESETS:
+        if preset not in PRESETS and not is_preset_file(preset):
             raise typer.BadParameter(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}", param_hint="PRESET")
         settings = ([None] if full else []) + list(shots if shots is not None else [8])
         if not settings:

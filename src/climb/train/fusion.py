@@ -11,6 +11,10 @@ kept as "missing" for the encoder's mask). A `models.fusion` strategy fuses the 
 Every run evaluates the test split with all modalities and, for fused models, with each
 modality dropped (`drop-<modality>`); presets with `test_on` also test on another site.
 
+Presets are data: one YAML file per preset in `climb/train/presets/` (`FusionConfig` fields
+plus a `description`), validated when the module loads; `preset_config` also takes the path
+of a user's preset file in the same format.
+
 Protocol labels: `unimodal-<modality>-<full|8shot>-<init>`, `fusion-<strategy>-<full|8shot>-<init>`,
 and `...-drop-<modality>` for the missing-modality evaluation (init: scratch / pretrained).
 
@@ -34,11 +38,12 @@ import pandas as pd
 import torch
 import yaml
 from lightning.pytorch.callbacks import Callback
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
 from climb.catalog.schema import Task
+from climb.errors import ClimbUsageError
 from climb.evaluate.bootstrap import bootstrap_metrics
 from climb.evaluate.metrics import ResultRow, compute_metrics, headline, result_rows, to_frame
 from climb.kinds import field_kind_for_input, get_kind
@@ -58,8 +63,6 @@ from climb.train.module import input_channels, label_stats, task_loss, val_score
 GATHERED = "tabular"
 from climb.train.protocols import save_npz
 
-PTBXL_REPORT_LEAK = ("LABEL LEAK: the PTB-XL free-text report was written by the cardiologist who assigned the "
-                     "labels; a model that reads it reads the answer. Not a fair benchmark result.")
 
 
 # ---------------------------------------------------------------- configuration
@@ -162,62 +165,81 @@ class FusionConfig(BaseModel):
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: Any) -> FusionConfig:
-        raw = yaml.safe_load(Path(path).read_text()) or {}
-        return cls.model_validate({**raw, **overrides})
+        """A preset file (see `read_preset`) with `overrides`; errors name the file and the field."""
+        return _validated(path, {**_config_fields(read_preset(path)), **overrides})
 
 
-def _tab(fields: list[str], encoder: str = "mlp", **kw: Any) -> dict[str, Any]:
-    return {"fields": fields, "encoder": encoder, "encoder_kwargs": {"hidden": [64, 64], **kw}}
+# ---------------------------------------------------------------- presets
+
+PRESET_DIR = Path(__file__).with_name("presets")
+PRESET_SUFFIXES = (".yaml", ".yml")
 
 
-def _yaib(task: str, source: str) -> dict[str, Any]:
-    other = "eicu" if source == "mimic" else "mimic"
-    return {"dataset": f"yaib_{task}_{source}", "test_on": [f"yaib_{task}_{other}"],
-            "modalities": {"timeseries": {"fields": ["timeseries"], "encoder": "ehr_gru"},
-                           "static": _tab(["tabular"])},
-            "description": f"YAIB {task}: hourly time series + static; train on {source} demo, test on "
-                           f"{source} and on the whole {other} demo cohort (cross-site)"}
+class PresetError(ClimbUsageError):
+    """A fusion preset file that is not a valid `FusionConfig`, or an unknown preset name."""
 
 
-# The four real paired datasets of ../shared/data (PTB-XL in two labelled variants).
-PRESETS: dict[str, dict[str, Any]] = {
-    "ptbxl": {
-        "dataset": "ptbxl", "clip": {"age": (0.0, 90.0)},
-        "modalities": {"signal": {"fields": ["signal"], "encoder": "resnet1d_wang"},
-                       "metadata": _tab(["age", "sex", "height", "weight"])},
-        "description": "PTB-XL superdiagnostic: 12-lead ECG + age/sex/height/weight (no report)",
-    },
-    "ptbxl_with_report": {
-        "dataset": "ptbxl_with_report", "clip": {"age": (0.0, 90.0)}, "label_leak": PTBXL_REPORT_LEAK,
-        "modalities": {"signal": {"fields": ["signal"], "encoder": "resnet1d_wang"},
-                       "metadata": _tab(["age", "sex", "height", "weight"]),
-                       "report": {"fields": ["report"], "encoder": "minilm_l6", "freeze": True}},
-        "description": "PTB-XL + the cardiologist's free-text report (MiniLM). LABEL LEAK: the report states the "
-                       "diagnosis; only for studying fusion, never as a benchmark number",
-    },
-    **{f"yaib_{t}_{s}": _yaib(t, s) for t in ("mortality24", "los") for s in ("mimic", "eicu")},
-    "abide": {
-        "dataset": "abide",
-        "modalities": {"graph": {"fields": ["node_features"], "encoder": "gcn"},
-                       "phenotype": _tab(["tabular"])},
-        "description": "ABIDE I autism vs control: ROI-correlation graph + phenotype (age, sex, handedness, IQ, "
-                       "site; no diagnostic instruments)",
-    },
-    "mimic3_demo": {
-        "dataset": "mimic3_demo",
-        "modalities": {"tabular": _tab(["tabular"]),
-                       "text": {"fields": ["ehr_text"], "encoder": "minilm_l6", "freeze": True}},
-        "description": "MIMIC-III demo in-hospital mortality from the first 24 h: tabular + EHR text (MiniLM)",
-    },
-}
+class UnknownPreset(PresetError, KeyError):
+    """No packaged preset of that name (a KeyError too, as before presets were files)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
 
 
-def preset_config(name: str, **overrides: Any) -> FusionConfig:
-    """The `FusionConfig` of preset `name`, with `overrides` (any FusionConfig field)."""
+def read_preset(path: str | Path) -> dict[str, Any]:
+    """A preset file: `FusionConfig` fields plus an optional `description`, validated.
+
+    Packaged presets are one file each under `climb/train/presets/` (`<name>.yaml`): the same
+    format a user passes by path, so any packaged preset is a template to copy, and each file
+    reads on its own (no anchors or generated entries shared across presets).
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise PresetError(f"fusion preset file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise PresetError(f"fusion preset {path}: not YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise PresetError(f"fusion preset {path}: expected a mapping of FusionConfig fields")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise PresetError(f"fusion preset {path}: description: expected a string")
+    _validated(path, _config_fields(raw))
+    return {**raw, "description": description}
+
+
+def _config_fields(preset: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in preset.items() if k != "description"}
+
+
+def _validated(source: str | Path, preset: Mapping[str, Any]) -> FusionConfig:
+    try:
+        return FusionConfig.model_validate(preset)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise PresetError(f"fusion preset {source}: {where}: {err['msg']}{more}") from None
+
+
+# name -> the preset's raw mapping (FusionConfig fields + description), read from PRESET_DIR
+PRESETS: dict[str, dict[str, Any]] = {p.stem: read_preset(p) for p in sorted(PRESET_DIR.glob("*.yaml"))}
+PTBXL_REPORT_LEAK: str = PRESETS["ptbxl_with_report"]["label_leak"]
+
+
+def is_preset_file(name: str | Path) -> bool:
+    """Whether `name` names a preset file (a .yaml/.yml path) rather than a packaged preset."""
+    return Path(name).suffix in PRESET_SUFFIXES
+
+
+def preset_config(name: str | Path, **overrides: Any) -> FusionConfig:
+    """The `FusionConfig` of preset `name` (a packaged name or a preset file path), with `overrides`."""
+    if is_preset_file(name):
+        return FusionConfig.from_yaml(name, **overrides)
     if name not in PRESETS:
-        raise KeyError(f"no fusion preset {name!r}; presets: {', '.join(PRESETS)}")
-    preset = {k: v for k, v in PRESETS[name].items() if k != "description"}
-    return FusionConfig.model_validate({**preset, **overrides})
+        raise UnknownPreset(f"no fusion preset {name!r}; presets: {', '.join(PRESETS)} (or a .yaml preset file)")
+    return _validated(name, {**_config_fields(PRESETS[str(name)]), **overrides})
 
 
 # ---------------------------------------------------------------- data
@@ -709,6 +731,7 @@ def _protocol_runs(cfg: FusionConfig, strategies: Sequence[str], unimodal: bool,
 
 __all__ = [
     "FusionConfig", "FusionData", "FusionModule", "FusionResult", "ModalityConfig", "PRESETS", "PTBXL_REPORT_LEAK",
+    "PresetError", "is_preset_file", "read_preset",
     "build_fusion_data", "evaluate_fusion", "fusion_frame", "fusion_protocol", "modality_kind", "predict_fusion",
     "preset_config", "run_fusion", "unimodal_config",
 ]
