@@ -53,6 +53,13 @@ def _print_presets() -> None:
     Console().print(table)
 
 
+def _cell(value) -> str:
+    """A table cell: "" for a missing value (None or NaN: rows gathered from several results frames)."""
+    import pandas as pd
+
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
 def _summary(frame) -> None:
     import pandas as pd
     from rich.console import Console
@@ -69,8 +76,8 @@ def _summary(frame) -> None:
         table.caption = "LABEL LEAK: rows of this table read the answer (see the notes column of results.csv)"
     for r in rows.itertuples():
         model = f"unimodal {r.modalities}" if r.fusion == "unimodal" else r.fusion
-        table.add_row(r.dataset, r.split, model, "all" if pd.isna(r.shots) else str(r.shots),
-                      r.init, r.dropped or "", f"{r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]")
+        table.add_row(r.dataset, r.split, _cell(model), "all" if pd.isna(r.shots) else str(r.shots),
+                      _cell(r.init), _cell(r.dropped), f"{r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]")
     Console().print(table)
 
 
